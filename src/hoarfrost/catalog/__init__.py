@@ -1,0 +1,1 @@
+"""hoarfrost.catalog."""

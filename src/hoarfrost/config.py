@@ -1,0 +1,142 @@
+"""Every setting of hoarfrost, declared once: name, default, help and the ``HOARFROST_<NAME>``
+environment variable that sets it.
+
+This module is the only reader of ``os.environ`` for settings. Values given to
+``hoarfrost.connect(**settings)`` win over the environment, which wins over the default.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hoarfrost.errors import ConfigurationError
+
+__all__ = ["SETTINGS", "Setting", "Settings", "default_cache_dir"]
+
+
+def _int(text: str) -> int:
+    return int(text)
+
+
+def _float(text: str) -> float:
+    return float(text)
+
+
+def _path(text: str) -> Path:
+    return Path(text).expanduser()
+
+
+def _opt_path(text: str) -> Path | None:
+    return Path(text).expanduser() if text else None
+
+
+def _str(text: str) -> str:
+    return text
+
+
+def _size(text: str) -> int:
+    """Bytes from '512M', '1G', '1048576'."""
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+    t = text.strip().upper().removesuffix("B")
+    if t and t[-1] in units:
+        return int(float(t[:-1]) * units[t[-1]])
+    return int(t)
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "hoarfrost"
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+    parse: Callable[[str], Any] = _str
+
+    @property
+    def env_var(self) -> str:
+        return f"HOARFROST_{self.name.upper()}"
+
+
+SETTINGS: dict[str, Setting] = {
+    s.name: s
+    for s in [
+        Setting("home", None, "Account directory (DuckDB file, key, logs).", _opt_path),
+        Setting("cache_dir", None, "Shared cache of environments and retained wheels.", _opt_path),
+        Setting(
+            "master_key",
+            None,
+            "Base64 32-byte key that encrypts secrets; else a 0600 key file in the home.",
+        ),
+        Setting("ca_bundle", None, "PEM bundle of CAs trusted for private repositories.", _opt_path),
+        Setting("python_3_10", None, "Path of a CPython 3.10 interpreter.", _opt_path),
+        Setting("python_3_11", None, "Path of a CPython 3.11 interpreter.", _opt_path),
+        Setting("python_3_12", None, "Path of a CPython 3.12 interpreter.", _opt_path),
+        Setting("python_3_13", None, "Path of a CPython 3.13 interpreter.", _opt_path),
+        Setting("worker_pool_size", os.cpu_count() or 1, "Worker processes per environment.", _int),
+        Setting("worker_timeout", 180.0, "Seconds one batch may run in a worker.", _float),
+        Setting("worker_memory_limit", 2 << 30, "Address-space limit of a worker (bytes).", _size),
+        Setting("http_timeout", 30.0, "Seconds for one request to a repository.", _float),
+        Setting("max_page_size", 20 << 20, "Largest index page read from a repository.", _size),
+        Setting("max_file_size", 2 << 30, "Largest file downloaded from a repository.", _size),
+        Setting("edition", "ENTERPRISE", "Edition of a new account.", lambda t: t.upper()),
+        Setting("egress_source_address", None, "Source address of repository connections."),
+        Setting("egress_ranges", None, "Published egress ranges: 'cidr[@effective[@expires]],...'."),
+        Setting("user", "HOARFROST", "User name of local sessions.", lambda t: t.upper()),
+        Setting("role", "ACCOUNTADMIN", "Role of new local sessions.", lambda t: t.upper()),
+    ]
+}
+
+
+class Settings:
+    """Resolved settings: explicit values > ``HOARFROST_*`` environment > defaults."""
+
+    def __init__(
+        self, overrides: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None
+    ):
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        overrides = dict(overrides or {})
+        unknown = sorted(set(overrides) - set(SETTINGS))
+        if unknown:
+            raise ConfigurationError(
+                f"Unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(SETTINGS))}."
+            )
+        for name, setting in SETTINGS.items():
+            if name in overrides and overrides[name] is not None:
+                raw = overrides[name]
+                values[name] = setting.parse(raw) if isinstance(raw, str) else raw
+            elif setting.env_var in env:
+                try:
+                    values[name] = setting.parse(env[setting.env_var])
+                except ValueError:
+                    raise ConfigurationError(
+                        f"{setting.env_var} has an invalid value; expected: {setting.help}"
+                    ) from None
+            else:
+                values[name] = setting.default
+        self._values = values
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.__dict__["_values"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def get(self, name: str) -> Any:
+        return self._values[name]
+
+    def with_values(self, **changes: Any) -> Settings:
+        merged = {k: v for k, v in self._values.items() if v is not None}
+        merged.update(changes)
+        return Settings(merged, env={})
+
+    @property
+    def cache_path(self) -> Path:
+        return self._values["cache_dir"] or default_cache_dir()
