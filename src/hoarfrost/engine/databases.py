@@ -1,0 +1,263 @@
+"""DATABASE and SCHEMA statements, USE, and SHOW / DESCRIBE of tables and views.
+
+A Snowflake database is an attached DuckDB database of the same name; its schemas are DuckDB
+schemas. DuckDB's own ``main`` schema is an implementation detail and never shown.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from hoarfrost.catalog.objects import _like_to_glob, not_found
+from hoarfrost.catalog.parameters import alter_params
+from hoarfrost.catalog.props import Props
+from hoarfrost.catalog.store import CatalogObject
+from hoarfrost.engine.engine import DEFAULT_SCHEMA
+from hoarfrost.engine.result import Result, column_from_duckdb, rows_result, status_result
+from hoarfrost.errors import ObjectAlreadyExists
+from hoarfrost.sql.ast import Alter, Create, Describe, Drop, Name, Show, Use
+
+if TYPE_CHECKING:
+    from hoarfrost.engine.session import Session
+
+__all__ = ["HANDLERS"]
+
+_HIDDEN_SCHEMAS = ("main", "pg_catalog")
+_DB_PROPS = {"COMMENT", "DATA_RETENTION_TIME_IN_DAYS", "MAX_DATA_EXTENSION_TIME_IN_DAYS"}
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def create_database(session: Session, node: Create) -> Result:
+    props = Props(node.props, "DATABASE", _DB_PROPS)
+    name = node.name.last
+    if len(node.name.parts) != 1:
+        raise not_found(str(node.name))
+    exists = name in session.engine.attached()
+    if exists and node.if_not_exists:
+        return status_result(f"{name} already exists, statement succeeded.")
+    obj = CatalogObject("DATABASE", name, "", name, owner=session.role,
+                        comment=props.string("COMMENT"))
+    session.engine.create_database(obj, replace=node.or_replace)
+    session.use(name, DEFAULT_SCHEMA)
+    return status_result(f"Database {name} successfully created.")
+
+
+def drop_database(session: Session, node: Drop) -> Result:
+    name = node.name.last
+    if name not in session.engine.attached() or name == "memory":
+        if node.if_exists:
+            return status_result(f"Drop statement executed successfully ({name} already dropped).")
+        raise not_found(name)
+    session.engine.drop_database(name)
+    if session.database == name:
+        session.database, session.schema = None, None
+        session.duck.execute("USE memory")
+    return status_result(f"{name} successfully dropped.")
+
+
+def _schema_key(session: Session, name: Name) -> tuple[str, str]:
+    if len(name.parts) > 2:
+        raise not_found(str(name))
+    db = name.parts[0] if len(name.parts) == 2 else session._need_database()
+    if db not in session.engine.attached():
+        raise not_found(db)
+    return db, name.last
+
+
+def create_schema(session: Session, node: Create) -> Result:
+    Props(node.props, "SCHEMA", _DB_PROPS | {"WITH", "MANAGED"})
+    db, schema = _schema_key(session, node.name)
+    from hoarfrost.catalog.objects import schema_exists
+
+    if schema_exists(session, db, schema):
+        if node.if_not_exists:
+            return status_result(f"{schema} already exists, statement succeeded.")
+        if not node.or_replace:
+            raise ObjectAlreadyExists(f"SQL compilation error:\nObject '{schema}' already exists.")
+        session.run_internal(f"DROP SCHEMA {_q(db)}.{_q(schema)} CASCADE")
+        session.engine.catalog.delete_in(db, schema)
+    session.run_internal(f"CREATE SCHEMA {_q(db)}.{_q(schema)}")
+    session.use(db, schema)
+    return status_result(f"Schema {schema} successfully created.")
+
+
+def drop_schema(session: Session, node: Drop) -> Result:
+    db, schema = _schema_key(session, node.name)
+    from hoarfrost.catalog.objects import schema_exists
+
+    if not schema_exists(session, db, schema) or schema in _HIDDEN_SCHEMAS:
+        if node.if_exists:
+            return status_result(f"Drop statement executed successfully ({schema} already dropped).")
+        raise not_found(f"{db}.{schema}")
+    if session.database == db and session.schema == schema:
+        session.use(db, None)
+    session.run_internal(f"DROP SCHEMA {_q(db)}.{_q(schema)} CASCADE")
+    session.engine.catalog.delete_in(db, schema)
+    return status_result(f"{schema} successfully dropped.")
+
+
+def alter_database(session: Session, node: Alter) -> Result:
+    return alter_params(session, node)
+
+
+def use(session: Session, node: Use) -> Result:
+    if node.kind == "WAREHOUSE":
+        return status_result("Statement executed successfully.", "USE")
+    if node.kind == "DATABASE":
+        name = node.name.last
+        if name not in session.engine.attached():
+            raise not_found(name)
+        from hoarfrost.catalog.objects import schema_exists
+
+        session.use(name, DEFAULT_SCHEMA if schema_exists(session, name, DEFAULT_SCHEMA) else None)
+    else:
+        db, schema = _schema_key(session, node.name)
+        from hoarfrost.catalog.objects import schema_exists
+
+        if not schema_exists(session, db, schema):
+            raise not_found(f"{db}.{schema}")
+        session.use(db, schema)
+    return status_result("Statement executed successfully.", "USE")
+
+
+def _like(column: str, node: Show) -> tuple[str, list[str]]:
+    if node.like is None:
+        return "", []
+    return f" AND upper({column}) LIKE upper(?)", [node.like]
+
+
+def show_databases(session: Session, node: Show) -> Result:
+    rows = []
+    for obj in session.engine.catalog.list("DATABASE"):
+        if node.like and not _matches(obj.name, node.like):
+            continue
+        current = "Y" if obj.name == session.database else "N"
+        rows.append((obj.created_on, obj.name, current, "N", "", obj.owner, obj.comment or "",
+                     "", "", "STANDARD"))
+    cols = ["created_on", "name", "is_default", "is_current", "origin", "owner", "comment",
+            "options", "retention_time", "kind"]
+    return rows_result(cols, [(r[0], r[1], "N", r[2], *r[4:]) for r in rows])
+
+
+def _matches(name: str, like: str) -> bool:
+    import fnmatch
+
+    return fnmatch.fnmatchcase(name.upper(), _like_to_glob(like).upper())
+
+
+def _scope_db(session: Session, node: Show) -> str | None:
+    if node.in_kind == "ACCOUNT":
+        return None
+    if node.in_name is not None and node.in_kind in ("DATABASE", "SCHEMA_OR_DATABASE"):
+        return node.in_name.parts[0]
+    return session.database
+
+
+def show_schemas(session: Session, node: Show) -> Result:
+    db = _scope_db(session, node)
+    where, params = _like("schema_name", node)
+    if db is not None:
+        where, params = where + " AND catalog_name = ?", [*params, db]
+    rows = session.run_internal(
+        "SELECT catalog_name, schema_name FROM information_schema.schemata WHERE "
+        f"schema_name NOT IN ('main', 'pg_catalog', 'information_schema') "
+        f"AND catalog_name NOT IN ('memory', 'system', 'temp'){where} ORDER BY 1, 2",
+        params,
+    ).fetchall()
+    out = [(None, s, "N", "N", d, "ACCOUNTADMIN", "", "", "1") for d, s in rows]
+    out += [(None, "INFORMATION_SCHEMA", "N", "N", d, "", "Views describing the contents of "
+             "schemas in this database", "", "1") for d in sorted({r[0] for r in rows})
+            if node.like is None or _matches("INFORMATION_SCHEMA", node.like)]
+    cols = ["created_on", "name", "is_default", "is_current", "database_name", "owner",
+            "comment", "options", "retention_time"]
+    return rows_result(cols, out)
+
+
+def _show_relations(session: Session, node: Show, kind: str) -> Result:
+    where, params = _like("table_name", node)
+    if node.in_kind in ("SCHEMA", "SCHEMA_OR_DATABASE") and node.in_name is not None:
+        parts = node.in_name.parts
+        if len(parts) == 1 and node.in_kind == "SCHEMA_OR_DATABASE":
+            where, params = where + " AND table_catalog = ?", [*params, parts[0]]
+        else:
+            db = parts[0] if len(parts) == 2 else session._need_database()
+            where += " AND table_catalog = ? AND table_schema = ?"
+            params = [*params, db, parts[-1]]
+    elif node.in_kind == "DATABASE":
+        db = node.in_name.last if node.in_name else session._need_database()
+        where, params = where + " AND table_catalog = ?", [*params, db]
+    elif node.in_kind != "ACCOUNT":
+        where += " AND table_catalog = ? AND table_schema = ?"
+        params = [*params, session._need_database(), session._need_schema()]
+    table_type = "VIEW" if kind == "VIEW" else "BASE TABLE"
+    rows = session.run_internal(
+        "SELECT table_name, table_catalog, table_schema FROM information_schema.tables "
+        f"WHERE table_type = ? AND table_catalog NOT IN ('memory', 'system', 'temp'){where} "
+        "ORDER BY 2, 3, 1",
+        [table_type, *params],
+    ).fetchall()
+    cols = ["created_on", "name", "database_name", "schema_name", "kind", "comment", "owner"]
+    return rows_result(cols, [(None, n, d, s, "TABLE" if kind == "TABLE" else "VIEW", "",
+                               "ACCOUNTADMIN") for n, d, s in rows])
+
+
+def show_tables(session: Session, node: Show) -> Result:
+    return _show_relations(session, node, "TABLE")
+
+
+def show_views(session: Session, node: Show) -> Result:
+    return _show_relations(session, node, "VIEW")
+
+
+def describe_table(session: Session, node: Describe) -> Result:
+    db, schema, name = session.qualify(node.name)
+    rows = session.run_internal(
+        "SELECT column_name, data_type, is_nullable, column_default FROM "
+        "information_schema.columns WHERE table_catalog = ? AND table_schema = ? AND "
+        "table_name = ? ORDER BY ordinal_position",
+        [db, schema, name],
+    ).fetchall()
+    if not rows:
+        raise not_found(f"{db}.{schema}.{name}")
+    out = [(col, _snowflake_type(t), "COLUMN", "Y" if nullable == "YES" else "N", default, "N",
+            "N", None, None, None, None) for col, t, nullable, default in rows]
+    cols = ["name", "type", "kind", "null?", "default", "primary key", "unique key", "check",
+            "expression", "comment", "policy name"]
+    return rows_result(cols, out, "DESCRIBE")
+
+
+def _snowflake_type(duck_type: str) -> str:
+    col = column_from_duckdb("x", duck_type)
+    if col.type == "FIXED":
+        return f"NUMBER({col.precision or 38},{col.scale or 0})"
+    if col.type == "TEXT":
+        return "VARCHAR(16777216)"
+    if col.type == "REAL":
+        return "FLOAT"
+    if col.type == "TIMESTAMP_NTZ":
+        return "TIMESTAMP_NTZ(9)"
+    if col.type == "TIMESTAMP_TZ":
+        return "TIMESTAMP_TZ(9)"
+    return col.type
+
+
+HANDLERS = {
+    ("Create", "DATABASE"): create_database,
+    ("Drop", "DATABASE"): drop_database,
+    ("Alter", "DATABASE"): alter_database,
+    ("Create", "SCHEMA"): create_schema,
+    ("Drop", "SCHEMA"): drop_schema,
+    ("Alter", "SCHEMA"): alter_database,
+    ("Use", "DATABASE"): use,
+    ("Use", "SCHEMA"): use,
+    ("Use", "WAREHOUSE"): use,
+    ("Show", "DATABASE"): show_databases,
+    ("Show", "SCHEMA"): show_schemas,
+    ("Show", "TABLE"): show_tables,
+    ("Show", "VIEW"): show_views,
+    ("Describe", "TABLE"): describe_table,
+    ("Describe", "VIEW"): describe_table,
+}

@@ -1,0 +1,44 @@
+"""The dispatch table: (statement type, object kind) -> handler. Parse first, then decide."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from hoarfrost.catalog import integrations, parameters, policies, privileges, repositories, secrets
+from hoarfrost.engine import databases
+from hoarfrost.engine.ordinary import run_ordinary
+from hoarfrost.engine.result import Result
+from hoarfrost.errors import UnsupportedFeature
+from hoarfrost.sql.ast import Ordinary, Parsed
+
+if TYPE_CHECKING:
+    from hoarfrost.engine.session import Session
+
+__all__ = ["HANDLERS", "dispatch"]
+
+Handler = Callable[["Session", Any], Result]
+
+HANDLERS: dict[tuple[str, str], Handler] = {
+    **databases.HANDLERS,
+    **secrets.HANDLERS,
+    **integrations.HANDLERS,
+    **repositories.HANDLERS,
+    **policies.HANDLERS,
+    **parameters.HANDLERS,
+    **privileges.HANDLERS,
+}
+
+_VERBS = {"Create": "CREATE", "Alter": "ALTER", "Drop": "DROP", "Show": "SHOW",
+          "Describe": "DESCRIBE", "Use": "USE", "Grant": "GRANT", "Call": "CALL"}
+
+
+def dispatch(session: Session, node: Parsed) -> Result:
+    if isinstance(node, Ordinary):
+        return run_ordinary(session, node)
+    verb = type(node).__name__
+    kind = getattr(node, "kind", None) or getattr(node, "on_kind", "")
+    handler = HANDLERS.get((verb, kind))
+    if handler is None:
+        raise UnsupportedFeature(f"{_VERBS.get(verb, verb)} {kind} is not supported by hoarfrost.")
+    return handler(session, node)

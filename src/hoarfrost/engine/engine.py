@@ -1,0 +1,172 @@
+"""The Engine owns one account: its home, the catalog, the user-data DuckDB instance and keys.
+
+Layout of a home directory::
+
+    catalog.duckdb        governance objects, parameters, grants, query history
+    master.key            0600, only when HOARFROST_MASTER_KEY is not set
+    databases/<db>.duckdb one DuckDB file per Snowflake database, attached under its name
+
+One engine per home per process (a registry shares it between connections): DuckDB allows
+one writer process per file, and a second process gets a clear error instead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from hoarfrost.catalog.crypto import KeyRing
+from hoarfrost.catalog.store import CatalogObject, CatalogStore
+from hoarfrost.config import Settings
+from hoarfrost.errors import ConfigurationError, ObjectAlreadyExists, UnsupportedFeature
+
+__all__ = ["DEFAULT_DATABASE", "DEFAULT_SCHEMA", "Engine", "open_engine"]
+
+DEFAULT_DATABASE = "HOARFROST"
+DEFAULT_SCHEMA = "PUBLIC"
+MEMORY = ":memory:"
+
+_registry: dict[str, Engine] = {}
+_registry_lock = threading.Lock()
+
+
+def open_engine(home: str | Path | None, settings: Settings) -> Engine:
+    """The engine of a home, opened once per process (``:memory:`` is always a new one)."""
+    if str(home) == MEMORY:
+        return Engine(None, settings)
+    path = Path(home).expanduser().resolve() if home is not None else _default_home(settings)
+    with _registry_lock:
+        engine = _registry.get(str(path))
+        if engine is None or engine.closed:
+            engine = Engine(path, settings)
+            _registry[str(path)] = engine
+        engine.refs += 1
+        return engine
+
+
+def _default_home(settings: Settings) -> Path:
+    home = settings.home
+    return (Path(home) if home else Path(".hoarfrost")).expanduser().resolve()
+
+
+class Engine:
+    def __init__(self, home: Path | None, settings: Settings):
+        self.home = home
+        self.settings = settings
+        self.closed = False
+        self.refs = 0
+        self.lock = threading.RLock()
+        self._session_ids = 0
+        if home is not None:
+            home.mkdir(parents=True, exist_ok=True)
+            (home / "databases").mkdir(exist_ok=True)
+        self.keyring = KeyRing.load(home, settings.master_key)
+        self.catalog = CatalogStore(home / "catalog.duckdb" if home else None)
+        self.data = duckdb.connect(MEMORY)
+        self.services: dict[str, Any] = {}  # later subsystems (runtimes, env store, pools)
+        self._init_account()
+        for db in self.catalog.list("DATABASE"):
+            self._attach(db.name)
+
+    # -- account -------------------------------------------------------------------------
+    def _init_account(self) -> None:
+        if self.catalog.get_param("ACCOUNT", "", "EDITION") is not None:
+            return
+        edition = str(self.settings.edition).upper()
+        if edition not in ("STANDARD", "ENTERPRISE", "BUSINESS_CRITICAL"):
+            raise ConfigurationError(
+                f"HOARFROST_EDITION '{edition}' is not an edition; use STANDARD, ENTERPRISE or "
+                "BUSINESS_CRITICAL."
+            )
+        with self.catalog.transaction():
+            self.catalog.set_param("ACCOUNT", "", "EDITION", edition)
+            self.catalog.set_param("ACCOUNT", "", "CREATED_ON", _now().isoformat())
+            self.catalog.put(CatalogObject("DATABASE", DEFAULT_DATABASE, "", DEFAULT_DATABASE))
+        self._attach(DEFAULT_DATABASE)
+
+    @property
+    def edition(self) -> str:
+        return self.catalog.get_param("ACCOUNT", "", "EDITION") or "ENTERPRISE"
+
+    def next_session_id(self) -> int:
+        with self.lock:
+            self._session_ids += 1
+            return self._session_ids
+
+    # -- databases -----------------------------------------------------------------------
+    def database_file(self, name: str) -> str:
+        if self.home is None:
+            return MEMORY
+        safe = name if name.replace("_", "").isalnum() and name.isascii() else name.encode().hex()
+        return str(self.home / "databases" / f"{safe}.duckdb")
+
+    def attached(self) -> set[str]:
+        rows = self.data.execute("SELECT database_name FROM duckdb_databases()").fetchall()
+        return {r[0] for r in rows}
+
+    def _attach(self, name: str) -> None:
+        if any(a.upper() == name.upper() for a in self.attached()):
+            if name in self.attached():
+                return
+            raise UnsupportedFeature(
+                f"Database '{name}' differs only by case from an existing database; hoarfrost "
+                "stores databases case-insensitively. Choose another name."
+            )
+        path = self.database_file(name)
+        quoted = '"' + name.replace('"', '""') + '"'
+        self.data.execute(f"ATTACH '{path}' AS {quoted}")
+        schemas = self.data.execute(
+            "SELECT schema_name FROM information_schema.schemata WHERE catalog_name = ?", [name]
+        ).fetchall()
+        if not any(s[0] == DEFAULT_SCHEMA for s in schemas):
+            self.data.execute(f'CREATE SCHEMA IF NOT EXISTS {quoted}."{DEFAULT_SCHEMA}"')
+
+    def create_database(self, obj: CatalogObject, replace: bool) -> None:
+        with self.lock:
+            if replace and obj.name in self.attached():
+                self.drop_database(obj.name)
+            elif obj.name in self.attached():
+                raise ObjectAlreadyExists(
+                    f"SQL compilation error:\nObject '{obj.name}' already exists."
+                )
+            self._attach(obj.name)
+            self.catalog.put(obj)
+
+    def drop_database(self, name: str) -> None:
+        with self.lock:
+            quoted = '"' + name.replace('"', '""') + '"'
+            self.data.execute(f"DETACH DATABASE IF EXISTS {quoted}")
+            with self.catalog.transaction():
+                self.catalog.delete(CatalogObject("DATABASE", name, "", name))
+                self.catalog.delete_in(name)
+            if self.home is not None:
+                for suffix in ("", ".wal"):
+                    Path(self.database_file(name) + suffix).unlink(missing_ok=True)
+
+    # -- life cycle ----------------------------------------------------------------------
+    def release(self) -> None:
+        with _registry_lock:
+            self.refs -= 1
+            if self.refs > 0 or self.home is None:
+                return
+            _registry.pop(str(self.home), None)
+        self.close()
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        for service in self.services.values():
+            closer = getattr(service, "close", None)
+            if callable(closer):
+                closer()
+        self.data.close()
+        self.catalog.close()
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)

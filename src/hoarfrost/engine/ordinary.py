@@ -1,0 +1,85 @@
+"""Running ordinary SQL: engine-answered calls first (prepass), then Snowflake -> DuckDB
+translation, then DuckDB, with results shaped as Snowflake shows them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import duckdb
+import pyarrow as pa
+
+from hoarfrost.engine.result import Result, column_from_duckdb, rows_result, status_result
+from hoarfrost.engine.system_functions import SYSTEM_FUNCTIONS, VIRTUAL_TABLES
+from hoarfrost.sql.ast import Ordinary
+from hoarfrost.sql.prepass import prepass
+from hoarfrost.sql.tokens import split
+from hoarfrost.sql.translate import Translation, dml_counts, translate
+
+if TYPE_CHECKING:
+    from hoarfrost.engine.session import Session
+
+__all__ = ["run_ordinary"]
+
+
+def run_ordinary(session: Session, node: Ordinary) -> Result:
+    statement = split(node.sql)[0]
+    functions = {name: _bind(fn, session) for name, fn in SYSTEM_FUNCTIONS.items()}
+    pre = prepass(statement, functions, set(VIRTUAL_TABLES))
+    for fn in pre.virtual_tables:
+        session.duck.register(f"__HF_{fn}", VIRTUAL_TABLES[fn](session))
+    hooks = session.engine.services.get("before_query")
+    translation = translate(pre.sql)
+    if callable(hooks):
+        hooks(session, translation)
+    try:
+        return _run(session, translation)
+    finally:
+        for fn in pre.virtual_tables:
+            session.duck.unregister(f"__HF_{fn}")
+
+
+def _bind(fn, session):  # type: ignore[no-untyped-def]
+    return lambda args: fn(session, args)
+
+
+def _run(session: Session, translation: Translation) -> Result:
+    duck = session.duck
+    many = len(translation.statements) > 1
+    if many:
+        duck.execute("BEGIN TRANSACTION")
+    try:
+        for sql in translation.statements[:-1]:
+            duck.execute(sql)
+        last = translation.statements[-1]
+        if translation.kind == "query":
+            # A relation hands Arrow over without the extra copy a DB-API result makes.
+            result = _query_result(duck.sql(last))
+        else:
+            result = _shape(duck.execute(last), translation)
+    except BaseException:
+        if many:
+            duck.execute("ROLLBACK")
+        raise
+    if many:
+        duck.execute("COMMIT")
+    return result
+
+
+def _query_result(relation: duckdb.DuckDBPyRelation) -> Result:
+    columns = [column_from_duckdb(name, str(t)) for name, t in zip(relation.columns, relation.types, strict=True)]
+    table = _rename(relation.to_arrow_table(), [c.name for c in columns])
+    return Result(columns, table, rowcount=table.num_rows, statement_type="SELECT")
+
+
+def _shape(cursor: duckdb.DuckDBPyConnection, translation: Translation) -> Result:
+    if translation.count_columns:
+        rows = cursor.fetchall() if cursor.description else []
+        counts = dml_counts(translation, rows)
+        result = rows_result(list(translation.count_columns), [counts], "DML")
+        result.rowcount = sum(counts)
+        return result
+    return status_result(translation.status or "Statement executed successfully.")
+
+
+def _rename(table: pa.Table, names: list[str]) -> pa.Table:
+    return table.rename_columns(names) if table.column_names != names else table

@@ -1,0 +1,168 @@
+"""A Session: one user's current database, schema and role, and the statement loop.
+
+``execute`` splits a script, parses each statement (parse first), looks its handler up in the
+dispatch table (then decide), records it in the query history (redacted for secrets) and turns
+every foreign exception into a hoarfrost error at one boundary.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import duckdb
+
+from hoarfrost.catalog.store import CatalogObject
+from hoarfrost.engine.boundary import translate_exception
+from hoarfrost.engine.engine import DEFAULT_DATABASE, DEFAULT_SCHEMA, Engine
+from hoarfrost.engine.result import Result
+from hoarfrost.errors import Error, ObjectNotFound, ProgrammingError
+from hoarfrost.sql.ast import Name
+from hoarfrost.sql.statements import parse, statement_kind_is_sensitive
+from hoarfrost.sql.tokens import Statement, redact_strings, split
+
+__all__ = ["Session"]
+
+
+class Session:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        user: str | None = None,
+        role: str | None = None,
+        database: str | None = DEFAULT_DATABASE,
+        schema: str | None = DEFAULT_SCHEMA,
+    ):
+        self.engine = engine
+        self.id = engine.next_session_id()
+        self.user = (user or engine.settings.user).upper()
+        self.role = (role or engine.settings.role).upper()
+        self.database: str | None = None
+        self.schema: str | None = None
+        self.duck = engine.data.cursor()
+        self.temp_objects: dict[tuple[str, str, str, str, str], CatalogObject] = {}
+        self.parameters: dict[str, str] = {}
+        self.closed = False
+        if database:
+            self.use(database, schema)
+
+    # -- names ---------------------------------------------------------------------------
+    def use(self, database: str | None, schema: str | None) -> None:
+        if database is not None and database not in self.engine.attached():
+            raise ObjectNotFound(
+                f"SQL compilation error:\nObject '{database}' does not exist or not authorized."
+            )
+        self.database = database
+        self.schema = schema
+        if database and schema:
+            self.duck.execute(f"USE {_q(database)}.{_q(schema)}")
+        elif database:
+            self.duck.execute(f"USE {_q(database)}")
+
+    def qualify(self, name: Name) -> tuple[str, str, str]:
+        """(database, schema, name) of a schema-level object name, against the current ones."""
+        parts = name.parts
+        if len(parts) == 3:
+            return parts[0], parts[1], parts[2]
+        if len(parts) == 2:
+            return self._need_database(), parts[0], parts[1]
+        return self._need_database(), self._need_schema(), parts[0]
+
+    def _need_database(self) -> str:
+        if not self.database:
+            raise ProgrammingError(
+                "Cannot perform this operation. This session does not have a current database. "
+                "Call 'USE DATABASE', or use a qualified name.",
+                errno=90105,
+                sqlstate="22000",
+            )
+        return self.database
+
+    def _need_schema(self) -> str:
+        if not self.schema:
+            raise ProgrammingError(
+                "Cannot perform this operation. This session does not have a current schema. "
+                "Call 'USE SCHEMA', or use a qualified name.",
+                errno=90106,
+                sqlstate="22000",
+            )
+        return self.schema
+
+    # -- statements ----------------------------------------------------------------------
+    def execute(self, sql: str) -> list[Result]:
+        if self.closed:
+            raise ProgrammingError("The session is closed.", errno=250002, sqlstate="08003")
+        statements = split(sql)
+        if not statements:
+            raise ProgrammingError(
+                "SQL compilation error:\nEmpty SQL statement.", errno=900, sqlstate="42000"
+            )
+        return [self.execute_statement(st) for st in statements]
+
+    def execute_statement(self, statement: Statement) -> Result:
+        from hoarfrost.engine.dispatch import dispatch
+
+        query_id = str(uuid.uuid4())
+        started = _now()
+        sensitive = statement_kind_is_sensitive(statement)
+        try:
+            node = parse(statement)
+            result = dispatch(self, node)
+        except Exception as exc:
+            error = translate_exception(exc, sensitive=sensitive)
+            self._record(query_id, statement, sensitive, started, None, error)
+            raise error from None
+        result.query_id = query_id
+        self._record(query_id, statement, sensitive, started, result, None)
+        return result
+
+    def _record(
+        self,
+        query_id: str,
+        statement: Statement,
+        sensitive: bool,
+        started: dt.datetime,
+        result: Result | None,
+        error: Error | None,
+    ) -> None:
+        text = redact_strings(statement) if sensitive else statement.text
+        self.engine.catalog.execute(
+            "INSERT INTO query_history VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            [
+                query_id,
+                self.id,
+                self.user,
+                self.role,
+                self.database,
+                self.schema,
+                text,
+                result.statement_type if result else None,
+                "SUCCESS" if error is None else "FAILED_WITH_ERROR",
+                None if error is None else f"{error.errno:06d}",
+                None if error is None else error.msg,
+                started,
+                _now(),
+                result.rowcount if result else None,
+            ],
+        )
+
+    def run_internal(self, sql: str, params: Sequence[Any] | None = None) -> duckdb.DuckDBPyConnection:
+        """Run DuckDB SQL on this session's connection (engine-generated SQL only)."""
+        return self.duck.execute(sql, list(params or []))
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.temp_objects.clear()
+            self.duck.close()
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)

@@ -1,0 +1,155 @@
+"""Plain dataclasses for hoarfrost's own statements (the output of :mod:`hoarfrost.sql.statements`)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Name:
+    """A possibly qualified name; each part already follows Snowflake identifier rules."""
+
+    parts: tuple[str, ...]
+
+    @property
+    def last(self) -> str:
+        return self.parts[-1]
+
+    def __str__(self) -> str:
+        return ".".join(quote_ident(p) for p in self.parts)
+
+
+def quote_ident(part: str) -> str:
+    """Render an identifier the way Snowflake would show it back in SQL."""
+    if _PLAIN.fullmatch(part):
+        return part
+    return '"' + part.replace('"', '""') + '"'
+
+
+_PLAIN = re.compile(r"[A-Z_][A-Z0-9_$]*")
+
+
+@dataclass(frozen=True)
+class Str:
+    value: str
+
+
+@dataclass(frozen=True)
+class Num:
+    text: str
+
+
+@dataclass(frozen=True)
+class Bool:
+    value: bool
+
+
+@dataclass(frozen=True)
+class Ident:
+    name: Name
+
+
+@dataclass(frozen=True)
+class ListValue:
+    items: tuple[Value, ...]
+
+
+@dataclass(frozen=True)
+class KeyValues:
+    pairs: dict[str, Value]
+
+
+Value = Str | Num | Bool | Ident | ListValue | KeyValues
+
+
+@dataclass(frozen=True)
+class Arg:
+    name: str
+    type: str
+    default: str | None = None
+
+
+@dataclass
+class Create:
+    kind: str
+    name: Name
+    props: dict[str, Value]
+    or_replace: bool = False
+    if_not_exists: bool = False
+    temporary: bool = False
+    secure: bool = False
+    # FUNCTION / PROCEDURE only
+    args: list[Arg] = field(default_factory=list)
+    returns: str | None = None
+    returns_table: list[Arg] | None = None
+    returns_not_null: bool = False
+    flags: dict[str, str] = field(default_factory=dict)
+    body: str | None = None
+
+
+@dataclass
+class Alter:
+    kind: str
+    name: Name | None
+    if_exists: bool = False
+    set: dict[str, Value] = field(default_factory=dict)
+    unset: list[str] = field(default_factory=list)
+    force: bool = False
+    rename_to: Name | None = None
+
+
+@dataclass
+class Drop:
+    kind: str
+    name: Name
+    if_exists: bool = False
+    arg_types: list[str] | None = None
+    cascade: bool = False
+
+
+@dataclass
+class Show:
+    kind: str
+    like: str | None = None
+    in_kind: str | None = None  # ACCOUNT | DATABASE | SCHEMA | TABLE
+    in_name: Name | None = None
+    terse: bool = False
+
+
+@dataclass
+class Describe:
+    kind: str
+    name: Name
+    arg_types: list[str] | None = None
+
+
+@dataclass
+class Use:
+    kind: str  # DATABASE | SCHEMA | ROLE | WAREHOUSE | SECONDARY ROLES
+    name: Name
+
+
+@dataclass
+class Grant:
+    privileges: list[str]
+    on_kind: str
+    on_name: Name | None
+    role: str
+    revoke: bool = False
+
+
+@dataclass
+class Call:
+    name: Name
+    args_sql: str
+
+
+@dataclass
+class Ordinary:
+    """Anything else: handed to the Snowflake -> DuckDB translator."""
+
+    sql: str
+
+
+Parsed = Create | Alter | Drop | Show | Describe | Use | Grant | Call | Ordinary

@@ -1,0 +1,416 @@
+"""Parse one statement: hoarfrost's own statements into :mod:`hoarfrost.sql.ast` dataclasses,
+anything else into :class:`~hoarfrost.sql.ast.Ordinary` for the translator.
+
+The grammar follows SPEC.md sections 2-6 (and Snowflake's SHOW / DESCRIBE / USE forms).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlglot.tokens import TokenType
+
+from hoarfrost.errors import SqlSyntaxError, UnsupportedFeature
+from hoarfrost.sql.ast import (
+    Alter,
+    Arg,
+    Call,
+    Create,
+    Describe,
+    Drop,
+    Grant,
+    Name,
+    Ordinary,
+    Parsed,
+    Show,
+    Str,
+    Use,
+)
+from hoarfrost.sql.parser import TokenCursor
+from hoarfrost.sql.tokens import STRING_TYPES, Statement
+
+__all__ = ["parse", "statement_kind_is_sensitive"]
+
+# Object kinds we own, by the words that name them (longest first where they share a word).
+_KINDS: list[tuple[tuple[str, ...], str]] = [
+    (("API", "INTEGRATION"), "INTEGRATION"),
+    (("INTEGRATION",), "INTEGRATION"),
+    (("ARTIFACT", "REPOSITORY"), "ARTIFACT REPOSITORY"),
+    (("PACKAGES", "POLICY"), "PACKAGES POLICY"),
+    (("SECRET",), "SECRET"),
+    (("FUNCTION",), "FUNCTION"),
+    (("PROCEDURE",), "PROCEDURE"),
+    (("DATABASE",), "DATABASE"),
+    (("SCHEMA",), "SCHEMA"),
+    (("ROLE",), "ROLE"),
+]
+# Kinds named only by DESCRIBE / SHOW (their DDL is ordinary SQL).
+_DESCRIBE_ONLY: list[tuple[tuple[str, ...], str]] = [
+    (("TABLE",), "TABLE"),
+    (("VIEW",), "VIEW"),
+]
+_PLURALS: list[tuple[tuple[str, ...], str]] = [
+    (("SECRETS",), "SECRET"),
+    (("API", "INTEGRATIONS"), "INTEGRATION"),
+    (("INTEGRATIONS",), "INTEGRATION"),
+    (("ARTIFACT", "REPOSITORIES"), "ARTIFACT REPOSITORY"),
+    (("PACKAGES", "POLICIES"), "PACKAGES POLICY"),
+    (("DATABASES",), "DATABASE"),
+    (("SCHEMAS",), "SCHEMA"),
+    (("TABLES",), "TABLE"),
+    (("VIEWS",), "VIEW"),
+    (("OBJECTS",), "TABLE"),
+    (("USER", "FUNCTIONS"), "FUNCTION"),
+    (("FUNCTIONS",), "FUNCTION"),
+    (("USER", "PROCEDURES"), "PROCEDURE"),
+    (("PROCEDURES",), "PROCEDURE"),
+    (("PARAMETERS",), "PARAMETER"),
+    (("PYTHON", "RUNTIMES"), "PYTHON RUNTIME"),
+    (("ROLES",), "ROLE"),
+    (("GRANTS",), "GRANT"),
+    (("COLUMNS",), "COLUMN"),
+]
+# SPEC.md section 7: contexts that cannot use customer-hosted repositories.
+_UNSUPPORTED_KINDS = {
+    "NOTEBOOK": "Snowflake Notebooks",
+    "STREAMLIT": "Streamlit",
+    "APPLICATION": "Snowflake Native Apps",
+    "SERVICE": "Snowpark Container Services",
+}
+_TEMP_WORDS = (("SCOPED", "TEMPORARY"), ("LOCAL", "TEMPORARY"), ("TEMPORARY",), ("TEMP",))
+_FUNCTION_KINDS = ("FUNCTION", "PROCEDURE")
+
+
+def statement_kind_is_sensitive(statement: Statement) -> bool:
+    """True for CREATE/ALTER SECRET: their text is redacted wherever statements are recorded."""
+    cur = TokenCursor(statement)
+    if not (cur.accept("CREATE") or cur.accept("ALTER")):
+        return False
+    cur.accept("OR", "REPLACE")
+    return cur.at("SECRET") or cur.at("SECRETS")
+
+
+def parse(statement: Statement) -> Parsed:
+    cur = TokenCursor(statement)
+    head = cur.word()
+    parser = _HEADS.get(head or "")
+    if parser is None:
+        return _ordinary(statement)
+    return parser(cur)
+
+
+def _ordinary(statement: Statement) -> Parsed:
+    cur = TokenCursor(statement)
+    if cur.at("WITH") and _has_anonymous_procedure(cur):
+        raise UnsupportedFeature(
+            "Anonymous procedures (WITH ... AS PROCEDURE) are not supported with "
+            "customer-hosted artifact repositories; create the procedure with CREATE PROCEDURE."
+        )
+    return Ordinary(statement.text)
+
+
+def _has_anonymous_procedure(cur: TokenCursor) -> bool:
+    return any(
+        cur.word(k) == "AS" and cur.word(k + 1) == "PROCEDURE" for k in range(len(cur.tokens))
+    )
+
+
+def _kind(cur: TokenCursor, table: list[tuple[tuple[str, ...], str]]) -> str | None:
+    for words, kind in table:
+        if cur.accept(*words):
+            return kind
+    return None
+
+
+def _unsupported_kind(cur: TokenCursor) -> None:
+    word = cur.word() or ""
+    if word in _UNSUPPORTED_KINDS:
+        raise UnsupportedFeature(
+            f"{_UNSUPPORTED_KINDS[word]} ({word}) objects are not supported by hoarfrost, and "
+            "customer-hosted artifact repositories cannot be used from them; use Python "
+            "functions and procedures instead."
+        )
+
+
+# --- CREATE ------------------------------------------------------------------------------
+def _create(cur: TokenCursor) -> Parsed:
+    cur.expect("CREATE")
+    or_replace = cur.accept("OR", "REPLACE")
+    temporary = any(cur.accept(*w) for w in _TEMP_WORDS)
+    secure = cur.accept("SECURE")
+    cur.accept("TRANSIENT")
+    _unsupported_kind(cur)
+    kind = _kind(cur, _KINDS)
+    if kind is None:
+        return _ordinary(cur.statement)
+    if_not_exists = cur.accept("IF", "NOT", "EXISTS")
+    if or_replace and if_not_exists:
+        raise SqlSyntaxError(
+            "SQL compilation error:\nOR REPLACE and IF NOT EXISTS cannot be used together; "
+            "remove one of them."
+        )
+    name = cur.name()
+    node = Create(kind, name, {}, or_replace, if_not_exists, temporary, secure)
+    if kind in _FUNCTION_KINDS:
+        _function_rest(cur, node)
+    else:
+        node.props = _props_with_commas(cur)
+    return node
+
+
+def _function_rest(cur: TokenCursor, node: Create) -> None:
+    node.args = cur.args()
+    cur.expect("RETURNS")
+    if cur.accept("TABLE"):
+        node.returns_table = cur.args() if cur.at_type(TokenType.L_PAREN) else []
+    else:
+        node.returns = cur.type_text()
+    if cur.accept("NOT", "NULL"):
+        node.returns_not_null = True
+    else:
+        cur.accept("NULL")
+    while not cur.at_end:
+        if cur.accept("AS"):
+            node.body = cur.string("the function body: a string or $$ ... $$")
+            cur.end()
+            return
+        if not _function_flag(cur, node.flags):
+            key = cur.identifier()
+            if key in node.props:
+                raise SqlSyntaxError(
+                    f"SQL compilation error:\nproperty '{key}' is specified more than once."
+                )
+            cur.expect_type(TokenType.EQ, f"= after {key}")
+            node.props[key] = cur.value()
+
+
+_FLAG_WORDS: list[tuple[tuple[str, ...], str, str]] = [
+    (("LANGUAGE",), "LANGUAGE", ""),
+    (("CALLED", "ON", "NULL", "INPUT"), "NULL_HANDLING", "CALLED ON NULL INPUT"),
+    (("RETURNS", "NULL", "ON", "NULL", "INPUT"), "NULL_HANDLING", "RETURNS NULL ON NULL INPUT"),
+    (("STRICT",), "NULL_HANDLING", "RETURNS NULL ON NULL INPUT"),
+    (("VOLATILE",), "VOLATILITY", "VOLATILE"),
+    (("IMMUTABLE",), "VOLATILITY", "IMMUTABLE"),
+    (("EXECUTE", "AS", "OWNER"), "EXECUTE_AS", "OWNER"),
+    (("EXECUTE", "AS", "CALLER"), "EXECUTE_AS", "CALLER"),
+    (("EXECUTE", "AS", "RESTRICTED", "CALLER"), "EXECUTE_AS", "RESTRICTED CALLER"),
+    (("COPY", "GRANTS"), "COPY_GRANTS", "TRUE"),
+]
+
+
+def _function_flag(cur: TokenCursor, flags: dict[str, str]) -> bool:
+    for words, key, value in _FLAG_WORDS:
+        if cur.at(*words) and not (key == "LANGUAGE" and cur.word(1) is None):
+            cur.accept(*words)
+            flags[key] = cur.identifier() if key == "LANGUAGE" else value
+            return True
+    return False
+
+
+def _props_with_commas(cur: TokenCursor) -> dict:
+    props: dict = {}
+    while not cur.at_end:
+        more = cur.properties(stop=())
+        dup = set(more) & set(props)
+        if dup:
+            raise SqlSyntaxError(
+                f"SQL compilation error:\nproperty '{sorted(dup)[0]}' is specified more than once."
+            )
+        props.update(more)
+        if not cur.accept_type(TokenType.COMMA):
+            break
+    cur.end()
+    return props
+
+
+# --- ALTER -------------------------------------------------------------------------------
+def _alter(cur: TokenCursor) -> Parsed:
+    cur.expect("ALTER")
+    if cur.accept("ACCOUNT"):
+        return _alter_set_unset(cur, Alter("ACCOUNT", None))
+    if cur.accept("SESSION"):
+        return _alter_set_unset(cur, Alter("SESSION", None))
+    kind = _kind(cur, _KINDS)
+    if kind is None:
+        return _ordinary(cur.statement)
+    if_exists = cur.accept("IF", "EXISTS")
+    name = cur.name()
+    node = Alter(kind, name, if_exists)
+    if kind in _FUNCTION_KINDS and cur.at_type(TokenType.L_PAREN):
+        cur.type_list()
+    if cur.accept("RENAME", "TO"):
+        node.rename_to = cur.name()
+        cur.end()
+        return node
+    return _alter_set_unset(cur, node)
+
+
+def _alter_set_unset(cur: TokenCursor, node: Alter) -> Alter:
+    if cur.accept("SET"):
+        if cur.accept("PACKAGES", "POLICY"):
+            node.set["PACKAGES POLICY"] = _ident_value(cur)
+            node.force = cur.accept("FORCE")
+            cur.end()
+            return node
+        node.set = _props_with_commas(cur)
+        if not node.set:
+            cur.fail("expected a property to SET")
+        return node
+    if cur.accept("UNSET"):
+        node.unset = cur.word_list()
+        cur.end()
+        return node
+    cur.fail("expected SET, UNSET or RENAME TO")
+    return node
+
+
+def _ident_value(cur: TokenCursor) -> Str:
+    return Str(str(cur.name()))
+
+
+# --- DROP / DESCRIBE / SHOW / USE / CALL / GRANT ----------------------------------------
+def _drop(cur: TokenCursor) -> Parsed:
+    cur.expect("DROP")
+    kind = _kind(cur, _KINDS)
+    if kind is None:
+        return _ordinary(cur.statement)
+    if_exists = cur.accept("IF", "EXISTS")
+    name = cur.name()
+    arg_types = cur.type_list() if cur.at_type(TokenType.L_PAREN) else None
+    if kind in _FUNCTION_KINDS and arg_types is None:
+        cur.fail(f"expected the argument types of the {kind.lower()}, e.g. DROP {kind} f(NUMBER)")
+    cascade = cur.accept("CASCADE")
+    cur.accept("RESTRICT")
+    cur.end()
+    return Drop(kind, name, if_exists, arg_types, cascade)
+
+
+def _describe(cur: TokenCursor) -> Parsed:
+    cur.next()  # DESC | DESCRIBE
+    kind = _kind(cur, _KINDS) or _kind(cur, _DESCRIBE_ONLY) or "TABLE"
+    if kind == "TABLE" and cur.at("RESULT"):
+        raise UnsupportedFeature("DESCRIBE RESULT is not supported.")
+    name = cur.name()
+    arg_types = cur.type_list() if cur.at_type(TokenType.L_PAREN) else None
+    cur.accept("TYPE", "=", "COLUMNS")
+    return Describe(kind, name, arg_types)
+
+
+def _show(cur: TokenCursor) -> Parsed:
+    cur.expect("SHOW")
+    terse = cur.accept("TERSE")
+    kind = _kind(cur, _PLURALS)
+    if kind is None:
+        cur.fail("expected what to SHOW (e.g. SECRETS, INTEGRATIONS, ARTIFACT REPOSITORIES)")
+    assert kind is not None
+    node = Show(kind, terse=terse)
+    if cur.accept("LIKE"):
+        node.like = cur.string("a LIKE pattern")
+    if cur.accept("IN") or cur.accept("ON"):
+        _show_in(cur, node)
+    while not cur.at_end and cur.word() in ("STARTS", "LIMIT", "FROM", "WITH"):
+        cur.next()
+        if not cur.at_end:
+            cur.next()
+    cur.end()
+    return node
+
+
+def _show_in(cur: TokenCursor, node: Show) -> None:
+    for word in ("ACCOUNT", "SESSION", "DATABASE", "SCHEMA", "TABLE", "VIEW", "FUNCTION"):
+        if cur.accept(word):
+            node.in_kind = word
+            if word not in ("ACCOUNT", "SESSION") and not cur.at_end:
+                node.in_name = cur.name()
+            return
+    node.in_kind = "SCHEMA_OR_DATABASE"
+    node.in_name = cur.name()
+
+
+def _use(cur: TokenCursor) -> Parsed:
+    cur.expect("USE")
+    for word in ("DATABASE", "SCHEMA", "ROLE", "WAREHOUSE"):
+        if cur.accept(word):
+            node = Use(word, cur.name())
+            cur.end()
+            return node
+    if cur.accept("SECONDARY", "ROLES"):
+        return Use("SECONDARY ROLES", Name((cur.identifier(),)))
+    name = cur.name()
+    cur.end()
+    return Use("SCHEMA" if len(name.parts) == 2 else "DATABASE", name)
+
+
+def _call(cur: TokenCursor) -> Parsed:
+    cur.expect("CALL")
+    name = cur.name()
+    cur.expect_type(TokenType.L_PAREN, "(")
+    args = cur.text_until({TokenType.R_PAREN})
+    cur.expect_type(TokenType.R_PAREN, ")")
+    cur.end()
+    return Call(name, args)
+
+
+def _grant(cur: TokenCursor) -> Parsed:
+    revoke = cur.word() == "REVOKE"
+    cur.next()
+    if cur.accept("ROLE"):
+        role = cur.identifier()
+        cur.expect("FROM" if revoke else "TO")
+        cur.accept("ROLE") or cur.accept("USER")
+        grantee = cur.identifier()
+        return Grant(["ROLE"], "ROLE", Name((role,)), grantee, revoke)
+    privileges = [_privilege(cur)]
+    while cur.accept_type(TokenType.COMMA):
+        privileges.append(_privilege(cur))
+    cur.expect("ON")
+    on_kind, on_name = _grant_target(cur)
+    cur.expect("FROM" if revoke else "TO")
+    cur.accept("ROLE")
+    role = cur.identifier()
+    cur.end()
+    return Grant(privileges, on_kind, on_name, role, revoke)
+
+
+def _privilege(cur: TokenCursor) -> str:
+    words = [cur.identifier()]
+    while cur.word() not in (None, "ON") and not cur.at_type(TokenType.COMMA):
+        words.append(cur.identifier())
+    return " ".join(words)
+
+
+def _grant_target(cur: TokenCursor) -> tuple[str, Name | None]:
+    if cur.accept("ACCOUNT"):
+        return "ACCOUNT", None
+    kind = _kind(cur, _KINDS) or _kind(cur, _DESCRIBE_ONLY)
+    if kind is None:
+        cur.fail("expected the kind of object to grant on")
+    assert kind is not None
+    name = cur.name()
+    if cur.at_type(TokenType.L_PAREN):
+        cur.type_list()
+    return kind, name
+
+
+def _string_args(cur: TokenCursor) -> list[str]:
+    out = []
+    for tok in cur.tokens:
+        if tok.token_type in STRING_TYPES:
+            out.append(tok.text)
+    return out
+
+
+_HEADS: dict[str, Callable[[TokenCursor], Parsed]] = {
+    "CREATE": _create,
+    "ALTER": _alter,
+    "DROP": _drop,
+    "DESC": _describe,
+    "DESCRIBE": _describe,
+    "SHOW": _show,
+    "USE": _use,
+    "CALL": _call,
+    "GRANT": _grant,
+    "REVOKE": _grant,
+}
+
+__all__ += ["Arg"]

@@ -1,0 +1,98 @@
+"""Tokenising and splitting scripts with sqlglot's Snowflake tokenizer.
+
+Splitting on the tokenizer's SEMICOLON tokens (never on the raw text) keeps `$$`-quoted bodies,
+quoted strings and comments intact. Statement texts keep the user's original spelling.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlglot.dialects.snowflake import Snowflake
+from sqlglot.errors import TokenError
+from sqlglot.tokens import Token, TokenType
+
+from hoarfrost.errors import SqlSyntaxError
+
+__all__ = ["STRING_TYPES", "Statement", "redact_strings", "split", "tokenize"]
+
+STRING_TYPES = {TokenType.STRING, TokenType.RAW_STRING, TokenType.NATIONAL_STRING}
+
+
+class _Tokenizer(Snowflake.Tokenizer):
+    # sqlglot turns the rest of a CALL / EXECUTE statement into one string token; we parse CALL
+    # ourselves, so every word stays a token.
+    COMMANDS: set[TokenType] = set()
+
+
+def tokenize(sql: str) -> list[Token]:
+    try:
+        return list(_Tokenizer().tokenize(sql))
+    except TokenError as exc:
+        line, col = _position(sql, getattr(exc, "start", None))
+        # The tokenizer's own message quotes text around the failure, which may hold a secret.
+        raise SqlSyntaxError(
+            "SQL compilation error:\n"
+            f"syntax error line {line} at position {col}: unterminated string, quoted identifier "
+            "or comment."
+        ) from None
+
+
+def _position(sql: str, offset: int | None) -> tuple[int, int]:
+    if offset is None:
+        return 1, 0
+    before = sql[:offset]
+    return before.count("\n") + 1, offset - (before.rfind("\n") + 1)
+
+
+@dataclass
+class Statement:
+    """One statement of a script: its original text and its tokens (no trailing `;`)."""
+
+    text: str
+    tokens: list[Token] = field(repr=False)
+    offset: int = 0
+
+    def position(self, token: Token) -> tuple[int, int]:
+        line, col = _position(self.text, token.start - self.offset)
+        return line, col
+
+
+def split(sql: str) -> list[Statement]:
+    tokens = tokenize(sql)
+    statements: list[Statement] = []
+    current: list[Token] = []
+    for tok in tokens:
+        if tok.token_type == TokenType.SEMICOLON:
+            if current:
+                statements.append(_statement(sql, current))
+            current = []
+        else:
+            current.append(tok)
+    if current:
+        statements.append(_statement(sql, current))
+    return statements
+
+
+def _statement(sql: str, tokens: list[Token]) -> Statement:
+    start, end = tokens[0].start, tokens[-1].end + 1
+    return Statement(sql[start:end], tokens, start)
+
+
+def redact_strings(statement: Statement) -> str:
+    """The statement with every string literal replaced by '***' (for secret statements)."""
+    parts: list[str] = []
+    pos = statement.offset
+    for tok in statement.tokens:
+        if tok.token_type in STRING_TYPES:
+            start = tok.start
+            # A raw $$ string or a quoted string: replace the whole literal, quotes included.
+            parts.append(_slice(statement, pos, start))
+            parts.append("'***'")
+            pos = tok.end + 1
+    parts.append(_slice(statement, pos, statement.offset + len(statement.text)))
+    return "".join(parts)
+
+
+def _slice(statement: Statement, start: int, end: int) -> str:
+    return statement.text[start - statement.offset : end - statement.offset]

@@ -1,0 +1,109 @@
+"""UDTFs (process + end_partition across partitions) and procedures with SQL callbacks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
+from hoarfrost.errors import UserCodeError
+from hoarfrost.workers.pool import WorkerPool
+from hoarfrost.workers.runner import FakeRunner, Runner
+from hoarfrost.workers.spec import FunctionSpec
+from hoarfrost.workers.types import SqlType
+
+pytestmark = pytest.mark.slow
+
+INT = SqlType.parse("INT")
+TOTALS = """
+class Totals:
+    def __init__(self):
+        self.total = 0
+
+    def process(self, x):
+        self.total += x
+        yield (x, x * 2)
+        if x > 10:
+            yield (x, -1)
+
+    def end_partition(self):
+        yield ("total", self.total)
+"""
+
+
+@pytest.fixture(params=["pool", "fake"])
+def runner(request: pytest.FixtureRequest, pool: WorkerPool) -> Runner:
+    # The fake runs the worker's code in-process: both must behave the same.
+    return pool if request.param == "pool" else FakeRunner()
+
+
+def test_udtf_process_and_end_partition(runner: Runner) -> None:
+    spec = FunctionSpec("TOTALS", TOTALS, "Totals", kind="udtf", arg_types=(INT,))
+    out = runner.call_udtf(spec, [[[1, 2]], [[20]], [[]]])
+    assert out == [
+        [(0, [1, 2]), (1, [2, 4]), (None, ["total", 3])],
+        [(0, [20, 40]), (0, [20, -1]), (None, ["total", 20])],
+        [(None, ["total", 0])],
+    ]
+
+
+def test_udtf_strict_skips_null_rows_and_keeps_source_indices(runner: Runner) -> None:
+    spec = FunctionSpec("TOTALS", TOTALS, "Totals", kind="udtf", arg_types=(INT,), strict=True)
+    out = runner.call_udtf(spec, [[[None, 5]]])
+    assert out == [[(1, [5, 10]), (None, ["total", 5])]]
+
+
+def test_udtf_handler_must_be_a_class_with_process(runner: Runner) -> None:
+    spec = FunctionSpec("BAD", "def Totals():\n    pass\n", "Totals", kind="udtf")
+    with pytest.raises(UserCodeError, match="must be a class with a process method"):
+        runner.load(spec)
+
+
+PROC = """
+def run(session, name):
+    rows = session.sql("SELECT a, b FROM t").collect()
+    first = rows[0]
+    return f"{name}: {first.A} {first['B']} {first[0]} {len(rows)} {rows[1].asDict()}"
+
+def table(session):
+    return session.table("t")
+
+def failing(session):
+    try:
+        session.sql("SELECT nonsense").collect()
+    except Exception as exc:
+        return type(exc).__name__ + ": " + str(exc)
+"""
+
+
+class FakeSql:
+    def __init__(self) -> None:
+        self.queries: list[str] = []
+
+    def __call__(self, text: str) -> tuple[Sequence[str], Sequence[Sequence[Any]]]:
+        self.queries.append(text)
+        if "nonsense" in text:
+            raise ValueError("invalid identifier 'NONSENSE'")
+        return ["A", "B"], [(1, "x"), (2, None)]
+
+
+def test_procedure_runs_sql_through_the_engine(runner: Runner) -> None:
+    sql = FakeSql()
+    spec = FunctionSpec("P", PROC, "run", kind="procedure", arg_types=(SqlType.parse("VARCHAR"),))
+    res = runner.call_procedure(spec, ["hi"], sql)
+    assert not res.is_table
+    assert res.value == "hi: 1 x 1 2 {'A': 2, 'B': None}"
+    assert sql.queries == ["SELECT a, b FROM t"]
+
+
+def test_procedure_returning_a_table(runner: Runner) -> None:
+    spec = FunctionSpec("P", PROC, "table", kind="procedure")
+    res = runner.call_procedure(spec, [], FakeSql())
+    assert res.is_table and res.columns == ["A", "B"] and res.rows == [[1, "x"], [2, None]]
+
+
+def test_sql_errors_reach_the_procedure_code(runner: Runner) -> None:
+    spec = FunctionSpec("P", PROC, "failing", kind="procedure")
+    res = runner.call_procedure(spec, [], FakeSql())
+    assert res.value == "SnowparkSQLException: invalid identifier 'NONSENSE'"
