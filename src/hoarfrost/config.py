@@ -74,7 +74,9 @@ SETTINGS: dict[str, Setting] = {
             None,
             "Base64 32-byte key that encrypts secrets; else a 0600 key file in the home.",
         ),
-        Setting("ca_bundle", None, "PEM bundle of CAs trusted for private repositories.", _opt_path),
+        Setting(
+            "ca_bundle", None, "PEM bundle of CAs trusted for private repositories.", _opt_path
+        ),
         Setting("python_3_10", None, "Path of a CPython 3.10 interpreter.", _opt_path),
         Setting("python_3_11", None, "Path of a CPython 3.11 interpreter.", _opt_path),
         Setting("python_3_12", None, "Path of a CPython 3.12 interpreter.", _opt_path),
@@ -87,7 +89,9 @@ SETTINGS: dict[str, Setting] = {
         Setting("max_file_size", 2 << 30, "Largest file downloaded from a repository.", _size),
         Setting("edition", "ENTERPRISE", "Edition of a new account.", lambda t: t.upper()),
         Setting("egress_source_address", None, "Source address of repository connections."),
-        Setting("egress_ranges", None, "Published egress ranges: 'cidr[@effective[@expires]],...'."),
+        Setting(
+            "egress_ranges", None, "Published egress ranges: 'cidr[@effective[@expires]],...'."
+        ),
         Setting("user", "HOARFROST", "User name of local sessions.", lambda t: t.upper()),
         Setting("role", "ACCOUNTADMIN", "Role of new local sessions.", lambda t: t.upper()),
     ]

@@ -108,6 +108,8 @@ class Cursor:
         self._result: Result | None = None
         self._rows: list[tuple[Any, ...]] = []
         self._pos = 0
+        self._fetched = False
+        self._rowcount_override: int | None = None
         self.closed = False
 
     # -- execution -----------------------------------------------------------------------
@@ -130,7 +132,7 @@ class Cursor:
         self._rows = []
         self._fetched = False
         self._pos = 0
-        self._rowcount_override: int | None = None
+        self._rowcount_override = None
 
     def _materialise(self) -> list[tuple[Any, ...]]:
         if self._result is None:
@@ -149,8 +151,8 @@ class Cursor:
 
     @property
     def rowcount(self) -> int:
-        if getattr(self, "_rowcount_override", None) is not None:
-            return self._rowcount_override  # type: ignore[return-value]
+        if self._rowcount_override is not None:
+            return self._rowcount_override
         return -1 if self._result is None else self._result.rowcount
 
     @property

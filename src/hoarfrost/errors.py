@@ -42,10 +42,10 @@ __all__ = [
     "DataError",
     "DatabaseError",
     "Error",
+    "InsufficientPrivileges",
     "IntegrityError",
     "InterfaceError",
     "InternalError",
-    "InsufficientPrivileges",
     "InvalidIdentifier",
     "InvalidValue",
     "NotSupportedError",
@@ -63,7 +63,7 @@ __all__ = [
 ]
 
 
-class Warning(builtins.Warning):  # noqa: A001 - the PEP 249 name
+class Warning(builtins.Warning):
     """PEP 249 warning."""
 
 
@@ -110,7 +110,7 @@ class OperationalError(DatabaseError):
 
 
 class RepositoryError(OperationalError):
-    """An upstream artifact repository failed; ``http_status`` is the meaning of SPEC.md section 6."""
+    """An upstream repository failed; ``http_status`` has the meaning of SPEC.md section 6."""
 
     default_errno = 100400
     default_sqlstate = "08004"

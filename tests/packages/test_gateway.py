@@ -185,6 +185,17 @@ def test_metadata_from_upstream_pep_658(
     assert f'data-core-metadata="sha256={hashlib.sha256(meta).hexdigest()}"' in html
 
 
+def test_metadata_not_matching_its_sha256_is_502(
+    open_gateway: Any, auth_index: HostileServer, chain_wheels: dict[str, Path]
+) -> None:
+    auth_index.serve_index(chain_wheels.values(), metadata=True)
+    forged = b"Metadata-Version: 2.1\nName: gamma\nVersion: 1.0\nRequires-Dist: evil\n"
+    auth_index.route("/packages/gamma-1.0-py3-none-any.whl.metadata", Reply(body=forged))
+    gw = open_gateway()
+    err = fail(gw, file_url(gw, links(gw, "gamma")[0]["url"]) + ".metadata", 502)
+    assert "does not match its sha256" in err.msg
+
+
 def test_metadata_read_from_the_wheel_when_upstream_has_none(
     open_gateway: Any, auth_index: HostileServer, chain_wheels: dict[str, Path]
 ) -> None:
@@ -218,12 +229,12 @@ def test_wrong_password_is_recorded_as_401(
     open_gateway: Any, auth_index: HostileServer, chain_wheels: dict[str, Path]
 ) -> None:
     auth_index.serve_index(chain_wheels.values())
-    gw = open_gateway(credentials=Credentials.basic(USER, "wrong"))
+    gw = open_gateway(credentials=Credentials.basic(USER, "wrong-pw"))
     assert get(f"{gw.index_url}alpha/").status_code == 404
     err = gw.first_error
     assert err is not None and err.http_status == 401
     assert "Authentication failed. Please check your credentials." in err.msg
-    assert f"{auth_index.url}/simple/alpha/" in err.msg and "wrong" not in err.msg
+    assert f"{auth_index.url}/simple/alpha/" in err.msg and "wrong-pw" not in err.msg
 
 
 # -- the hostile index -------------------------------------------------------------------------
@@ -380,7 +391,10 @@ def test_unsafe_or_foreign_file_names_are_dropped(
 
 
 def test_good_links_survive_beside_hostile_ones(
-    open_gateway: Any, auth_index: HostileServer, chain_wheels: dict[str, Path]
+    open_gateway: Any,
+    auth_index: HostileServer,
+    chain_wheels: dict[str, Path],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     good = chain_wheels["alpha-1.0-py3-none-any.whl"]
     auth_index.route("/files/alpha-1.0-py3-none-any.whl", Reply(body=good.read_bytes()))
@@ -395,6 +409,7 @@ def test_good_links_survive_beside_hostile_ones(
     assert get(file_url(gw, f["url"])).content == good.read_bytes()
     assert links(gw, "alpha")[0]["hashes"] == {"sha256": sha(good)}
     assert gw.errors == [] and len(gw.hostile_links) == 1
+    assert "path traversal" in caplog.text and PASSWORD not in caplog.text
 
 
 # -- offline ------------------------------------------------------------------------------------
@@ -480,3 +495,36 @@ def test_uv_resolves_and_installs_through_the_gateway_then_offline(
     assert (
         (tmp_path / "env3" / "alpha" / "__init__.py").read_text().startswith("__version__ = '2.0'")
     )
+
+
+@pytest.mark.slow
+def test_uv_through_the_gateway_to_a_real_pypiserver_with_auth(
+    pypiserver_factory: Any,
+    chain_wheels: dict[str, Path],
+    gw_store: FileStore,
+    gw_settings: Settings,
+    tmp_path: Path,
+) -> None:
+    packages = tmp_path / "packages"
+    packages.mkdir()
+    for name, path in chain_wheels.items():
+        (packages / name).write_bytes(path.read_bytes())
+    server = pypiserver_factory(packages, auth=(USER, PASSWORD))
+    prefixes = PrefixSet.from_lists([server.url])
+
+    def gateway(creds: Credentials) -> Gateway:
+        return Gateway(index_url=server.index_url, prefixes=prefixes, credentials=creds,
+                       store=gw_store, settings=gw_settings)  # fmt: skip
+
+    with gateway(CREDS) as gw:
+        lock = uv("pip", "compile", "-", "--index-url", gw.index_url, "--python-version", "3.11",
+                  "--no-header", cwd=tmp_path, stdin="alpha<2\n")  # fmt: skip
+    assert lock.returncode == 0, lock.stderr
+    pins = [line.split(" ")[0] for line in lock.stdout.splitlines() if "==" in line]
+    assert pins == ["alpha==1.0", "beta==1.1", "gamma==1.0"]
+    with gateway(Credentials.basic(USER, "wrong-pw")) as bad:
+        failed = uv("pip", "compile", "-", "--index-url", bad.index_url, "--python-version", "3.11",
+                    "--no-cache", cwd=tmp_path, stdin="alpha\n")  # fmt: skip
+        assert failed.returncode != 0
+        assert bad.first_error is not None and bad.first_error.http_status == 401
+        assert server.index_url in bad.first_error.msg

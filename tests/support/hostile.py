@@ -53,6 +53,9 @@ class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     owner: HostileServer
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # clients hanging up on a hostile server is the normal case here
+
     def verify_request(self, request: object, client_address: object) -> bool:
         with self.owner._lock:
             self.owner.connections += 1
@@ -176,7 +179,7 @@ class HostileServer:
                 self.route(
                     f"{files_prefix}{wheel.name}.metadata", Reply(body=wheel_metadata(wheel))
                 )
-        for name, files in projects.items():
+        for project, files in projects.items():
             entries = []
             for wheel in files:
                 if absolute:
@@ -188,9 +191,9 @@ class HostileServer:
                 meta_sha = hashlib.sha256(wheel_metadata(wheel)).hexdigest() if metadata else None
                 entries.append((wheel.name, href, sha, meta_sha))
             if fmt == "json":
-                self.route(f"{prefix}{name}/", _json_page(name, entries, hashes))
+                self.route(f"{prefix}{project}/", _json_page(project, entries, hashes))
             else:
-                self.route(f"{prefix}{name}/", _html_page(name, entries, hashes))
+                self.route(f"{prefix}{project}/", _html_page(project, entries, hashes))
 
 
 def _basic(user: str, password: str) -> str:

@@ -1,4 +1,4 @@
-"""Build small, real wheels for tests (a wheel is a zip with a dist-info; no build backend needed)."""
+"""Build small, real wheels for tests (a zip with a dist-info; no build backend needed)."""
 
 from __future__ import annotations
 

@@ -44,12 +44,25 @@ def pandas_envs(tmp_path_factory: pytest.TempPathFactory) -> dict[Path, Path]:
 
 
 @pytest.fixture(scope="session")
-def pandas_env(runtime: Path, pandas_envs: dict[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+def pandas_env(
+    runtime: Path, pandas_envs: dict[Path, Path], tmp_path_factory: pytest.TempPathFactory
+) -> Path:
     if runtime not in pandas_envs:
         target = tmp_path_factory.mktemp(f"pandas-{runtime.name}")
         subprocess.run(
-            [sys.executable, "-m", "uv", "pip", "install", "--quiet", "--python", str(runtime),
-             "--target", str(target), "pandas"],
+            [
+                sys.executable,
+                "-m",
+                "uv",
+                "pip",
+                "install",
+                "--quiet",
+                "--python",
+                str(runtime),
+                "--target",
+                str(target),
+                "pandas",
+            ],
             check=True,
         )
         pandas_envs[runtime] = target
@@ -57,8 +70,12 @@ def pandas_env(runtime: Path, pandas_envs: dict[Path, Path], tmp_path_factory: p
 
 
 @pytest.fixture(scope="session")
-def pool(runtime: Path, pandas_env: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorkerPool]:
+def pool(
+    runtime: Path, pandas_env: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[WorkerPool]:
     """A warm pool shared by the well-behaved tests of one runtime."""
     log = tmp_path_factory.mktemp("logs") / "workers.log"
-    with WorkerPool(runtime, pandas_env, size=2, timeout=60, memory_limit=2 << 30, log_path=log) as p:
+    with WorkerPool(
+        runtime, pandas_env, size=2, timeout=60, memory_limit=2 << 30, log_path=log
+    ) as p:
         yield p

@@ -54,7 +54,13 @@ def test_user_exception_shows_only_user_frames(pool: WorkerPool) -> None:
 
 
 def test_chained_exceptions_keep_both_parts(pool: WorkerPool) -> None:
-    code = "def f(x):\n    try:\n        {}[x]\n    except KeyError as e:\n        raise RuntimeError('no') from e\n"
+    code = (
+        "def f(x):\n"
+        "    try:\n"
+        "        {}[x]\n"
+        "    except KeyError as e:\n"
+        "        raise RuntimeError('no') from e\n"
+    )
     with pytest.raises(UserCodeError) as info:
         pool.call(fn(code), [[1]], 1)
     text = info.value.msg
@@ -63,7 +69,9 @@ def test_chained_exceptions_keep_both_parts(pool: WorkerPool) -> None:
 
 
 def test_missing_handler_is_named_and_case_sensitive(pool: WorkerPool) -> None:
-    with pytest.raises(UserCodeError, match=r"Handler 'F' is not defined.*case-sensitive.*defined: f"):
+    with pytest.raises(
+        UserCodeError, match=r"Handler 'F' is not defined.*case-sensitive.*defined: f"
+    ):
         pool.load(fn("def f(x):\n    return x\n", handler="F"))
 
 
@@ -82,7 +90,10 @@ def test_load_errors_are_user_errors(pool: WorkerPool, code: str, expected: str)
 
 FAILURES = {
     "exit": ("import os\ndef f(x):\n    os._exit(1)\n", r"exited unexpectedly \(code 1\)"),
-    "loop": ("def f(x):\n    while True:\n        pass\n", r"timeout of 2 seconds \(setting HOARFROST_WORKER_TIMEOUT\)"),
+    "loop": (
+        "def f(x):\n    while True:\n        pass\n",
+        r"timeout of 2 seconds \(setting HOARFROST_WORKER_TIMEOUT\)",
+    ),
     "bomb": ("def f(x):\n    return len(bytearray(1 << 30))\n", "HOARFROST_WORKER_MEMORY_LIMIT"),
     "growth": (
         "def f(x):\n    hoard = []\n    while True:\n        hoard.append(' ' * (1 << 20))\n",
@@ -119,7 +130,7 @@ def f(x):
     os.write(wire.wfd, struct.pack(">I", len(body)) + body)
     return x
 """
-    with pytest.raises(WorkerError, match="broke the protocol.*disallowed object"):
+    with pytest.raises(WorkerError, match=r"broke the protocol.*disallowed object"):
         small_pool.call(fn(code), [[1]], 1)
     assert not marker.exists()
     assert small_pool.call(OK, [[1]], 1) == [2]

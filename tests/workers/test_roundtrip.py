@@ -19,14 +19,20 @@ UTC = dt.timezone.utc
 # type -> (Arrow input with a NULL, the Python type name the code must see)
 VALUES: dict[str, tuple[pa.Array, str]] = {
     "NUMBER(38,0)": (pa.array([1, -2, 2**62, None], pa.int64()), "int"),
-    "NUMBER(12,3)": (pa.array([Decimal("1.500"), Decimal("-7.125"), None], pa.decimal128(12, 3)), "Decimal"),
+    "NUMBER(12,3)": (
+        pa.array([Decimal("1.500"), Decimal("-7.125"), None], pa.decimal128(12, 3)),
+        "Decimal",
+    ),
     "FLOAT": (pa.array([1.5, -0.25, None]), "float"),
     "VARCHAR": (pa.array(["héllo", "", None]), "str"),
     "BOOLEAN": (pa.array([True, False, None]), "bool"),
     "BINARY": (pa.array([b"\x00\xff", b"", None], pa.binary()), "bytes"),
     "DATE": (pa.array([dt.date(2024, 2, 29), dt.date(1970, 1, 1), None]), "date"),
     "TIME": (pa.array([dt.time(12, 34, 56, 789), None], pa.time64("us")), "time"),
-    "TIMESTAMP_NTZ": (pa.array([dt.datetime(2024, 1, 2, 3, 4, 5, 6), None], pa.timestamp("us")), "datetime"),
+    "TIMESTAMP_NTZ": (
+        pa.array([dt.datetime(2024, 1, 2, 3, 4, 5, 6), None], pa.timestamp("us")),
+        "datetime",
+    ),
     "TIMESTAMP_LTZ": (
         pa.array([dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC), None], pa.timestamp("us", "UTC")),
         "datetime",
@@ -119,7 +125,9 @@ def test_vectorized_wrong_length_is_a_clear_error(pool: WorkerPool) -> None:
 
 def test_many_arguments_and_no_arguments(pool: WorkerPool) -> None:
     t = SqlType.parse("INT")
-    add = FunctionSpec("ADD", "def add(a, b, c):\n    return a + b * c\n", "add", arg_types=(t, t, t))
+    add = FunctionSpec(
+        "ADD", "def add(a, b, c):\n    return a + b * c\n", "add", arg_types=(t, t, t)
+    )
     assert pool.call(add, [[1, 2], [3, 4], [5, 6]], 2) == [16, 26]
     const = FunctionSpec("CONST", "def c():\n    return 'x'\n", "c")
     assert pool.call(const, [], 3) == ["x", "x", "x"]

@@ -67,7 +67,11 @@ def test_bad_number_arguments(text: str) -> None:
 
 CASES = [
     ("NUMBER(38,0)", pa.array([1, -2, 2**62, None], pa.int64()), [1, -2, 2**62, None]),
-    ("NUMBER(10,2)", pa.array([Decimal("1.50"), None], pa.decimal128(10, 2)), [Decimal("1.50"), None]),
+    (
+        "NUMBER(10,2)",
+        pa.array([Decimal("1.50"), None], pa.decimal128(10, 2)),
+        [Decimal("1.50"), None],
+    ),
     ("FLOAT", pa.array([1.5, None]), [1.5, None]),
     ("VARCHAR", pa.array(["héllo", "", None]), ["héllo", "", None]),
     ("BOOLEAN", pa.array([True, False, None]), [True, False, None]),
@@ -117,7 +121,9 @@ def test_non_null_numbers_travel_flat() -> None:
 
 
 def test_duckdb_hugeint_and_json_shapes_are_accepted() -> None:
-    [col] = arrow_to_python_columns([pa.array([Decimal(5)], pa.decimal128(38, 0))], [SqlType.parse("INT")])
+    [col] = arrow_to_python_columns(
+        [pa.array([Decimal(5)], pa.decimal128(38, 0))], [SqlType.parse("INT")]
+    )
     assert col == [5] and type(col[0]) is int
 
 
@@ -131,10 +137,16 @@ def test_duckdb_hugeint_and_json_shapes_are_accepted() -> None:
         ("DATE", dt.datetime(2024, 5, 6, 7), dt.date(2024, 5, 6)),
         ("TIMESTAMP_NTZ", dt.date(2024, 5, 6), dt.datetime(2024, 5, 6)),
         ("TIMESTAMP_TZ", dt.datetime(2024, 5, 6, 7), dt.datetime(2024, 5, 6, 7, tzinfo=UTC)),
-        ("VARIANT", {"d": Decimal("1.5"), "t": dt.date(2024, 1, 1)}, '{"d": 1.5, "t": "2024-01-01"}'),
+        (
+            "VARIANT",
+            {"d": Decimal("1.5"), "t": dt.date(2024, 1, 1)},
+            '{"d": 1.5, "t": "2024-01-01"}',
+        ),
     ],
 )
-def test_results_are_coerced_where_lossless(type_name: str, value: object, expected: object) -> None:
+def test_results_are_coerced_where_lossless(
+    type_name: str, value: object, expected: object
+) -> None:
     assert python_to_arrow([value], SqlType.parse(type_name)).to_pylist() == [expected]
 
 

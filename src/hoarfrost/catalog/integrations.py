@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from hoarfrost.catalog.objects import drop_object, find, find_optional, not_found, show_objects, store_new
+from hoarfrost.catalog.objects import (
+    drop_object,
+    find,
+    find_optional,
+    not_found,
+    show_objects,
+    store_new,
+)
 from hoarfrost.catalog.privileges import require_account_admin
 from hoarfrost.catalog.props import Props
 from hoarfrost.catalog.store import CatalogObject
 from hoarfrost.engine.result import Result, rows_result, status_result
 from hoarfrost.errors import InvalidValue, UnsupportedFeature
 from hoarfrost.packages.prefixes import Prefix
-from hoarfrost.sql.ast import Alter, Create, Describe, Drop, Ident, ListValue, Name, Show
+from hoarfrost.sql.ast import Alter, Create, Describe, Drop, Ident, ListValue, Show
 
 if TYPE_CHECKING:
     from hoarfrost.engine.session import Session
@@ -117,8 +125,9 @@ def create_integration(session: Session, node: Create) -> Result:
     privatelink = props.boolean("USE_PRIVATELINK_ENDPOINT") or False
     _check_privatelink(session, privatelink)
     enabled = props.boolean("ENABLED")
-    obj = CatalogObject("INTEGRATION", "", "", node.name.last, owner=session.role,
-                        comment=props.string("COMMENT"))
+    obj = CatalogObject(
+        "INTEGRATION", "", "", node.name.last, owner=session.role, comment=props.string("COMMENT")
+    )
     obj.props = {
         "api_provider": PROVIDER,
         "allowed_prefixes": _prefixes(props, "API_ALLOWED_PREFIXES", required=True),
@@ -164,7 +173,7 @@ def alter_integration(session: Session, node: Alter) -> Result:
     return status_result("Statement executed successfully.")
 
 
-_UNSETTABLE = {
+_UNSETTABLE: dict[str, tuple[str, Any]] = {
     "COMMENT": ("comment", None),
     "API_BLOCKED_PREFIXES": ("blocked_prefixes", []),
     "ALLOWED_AUTHENTICATION_SECRETS": ("allowed_secrets", "NONE"),
@@ -187,16 +196,30 @@ def _unset(obj: CatalogObject, key: str) -> None:
 
 
 def drop_integration(session: Session, node: Drop) -> Result:
-    return drop_object(session, "INTEGRATION", node.name, node.if_exists,
-                       before=lambda o: require_account_admin(session, "DROP INTEGRATION"))
+    return drop_object(
+        session,
+        "INTEGRATION",
+        node.name,
+        node.if_exists,
+        before=lambda o: require_account_admin(session, "DROP INTEGRATION"),
+    )
 
 
 def show_integrations(session: Session, node: Show) -> Result:
     columns = ["name", "type", "category", "enabled", "comment", "created_on"]
-    return show_objects(session, node, columns, lambda o: (
-        o.name, f"EXTERNAL_API - {o.props['api_provider']}", "API",
-        "true" if o.props["enabled"] else "false", o.comment, o.created_on,
-    ))
+    return show_objects(
+        session,
+        node,
+        columns,
+        lambda o: (
+            o.name,
+            f"EXTERNAL_API - {o.props['api_provider']}",
+            "API",
+            "true" if o.props["enabled"] else "false",
+            o.comment,
+            o.created_on,
+        ),
+    )
 
 
 def _list_text(values: Any) -> str:
@@ -215,8 +238,12 @@ def describe_integration(session: Session, node: Describe) -> Result:
         ("API_ALLOWED_PREFIXES", "List", _list_text(p["allowed_prefixes"]), "[]"),
         ("API_BLOCKED_PREFIXES", "List", _list_text(p["blocked_prefixes"]), "[]"),
         ("ALLOWED_AUTHENTICATION_SECRETS", "List", _list_text(secrets), "[]"),
-        ("USE_PRIVATELINK_ENDPOINT", "Boolean",
-         "true" if p["use_privatelink_endpoint"] else "false", "false"),
+        (
+            "USE_PRIVATELINK_ENDPOINT",
+            "Boolean",
+            "true" if p["use_privatelink_endpoint"] else "false",
+            "false",
+        ),
         ("COMMENT", "String", obj.comment or "", ""),
     ]
     columns = ["property", "property_type", "property_value", "property_default"]
@@ -232,12 +259,10 @@ def secret_allowed(integration: CatalogObject, secret: CatalogObject) -> bool:
     return f"{secret.database}.{secret.schema}.{secret.name}" in allowed
 
 
-HANDLERS = {
+HANDLERS: dict[tuple[str, str], Callable[..., Result]] = {
     ("Create", "INTEGRATION"): create_integration,
     ("Alter", "INTEGRATION"): alter_integration,
     ("Drop", "INTEGRATION"): drop_integration,
     ("Show", "INTEGRATION"): show_integrations,
     ("Describe", "INTEGRATION"): describe_integration,
 }
-
-__all__ += ["Name"]

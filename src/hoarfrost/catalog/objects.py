@@ -81,11 +81,11 @@ def store_new(
     with catalog.transaction():
         existing = catalog.get(*obj.key)
         if existing is not None and if_not_exists:
-            return status_result(
-                f"{obj.name} already exists, statement succeeded.", "DDL"
-            )
+            return status_result(f"{obj.name} already exists, statement succeeded.", "DDL")
         if existing is not None and not or_replace:
-            raise ObjectAlreadyExists(f"SQL compilation error:\nObject '{obj.name}' already exists.")
+            raise ObjectAlreadyExists(
+                f"SQL compilation error:\nObject '{obj.name}' already exists."
+            )
         catalog.put(obj)
     return status_result(f"{title(obj.kind)} {obj.name} successfully created.")
 
@@ -101,7 +101,9 @@ def drop_object(
     obj = session.engine.catalog.get(kind, db, schema, obj_name)
     if obj is None:
         if if_exists:
-            return status_result(f"Drop statement executed successfully ({obj_name} already dropped).")
+            return status_result(
+                f"Drop statement executed successfully ({obj_name} already dropped)."
+            )
         raise not_found(_display(db, schema, obj_name))
     if before is not None:
         before(obj)

@@ -42,11 +42,23 @@ PARAMS = {
         "but name no ARTIFACT_REPOSITORY.",
     ),
 }
-_SESSION_PARAMS = {"TIMEZONE", "QUERY_TAG", "AUTOCOMMIT", "TIMESTAMP_OUTPUT_FORMAT",
-                   "DATE_OUTPUT_FORMAT", "USE_CACHED_RESULT", "STATEMENT_TIMEOUT_IN_SECONDS",
-                   "ROWS_PER_RESULTSET", "CLIENT_SESSION_KEEP_ALIVE", "QUOTED_IDENTIFIERS_IGNORE_CASE",
-                   "PYTHON_CONNECTOR_QUERY_RESULT_FORMAT", "JDBC_QUERY_RESULT_FORMAT",
-                   "MULTI_STATEMENT_COUNT", "BINARY_OUTPUT_FORMAT", "WEEK_START"}
+_SESSION_PARAMS = {
+    "TIMEZONE",
+    "QUERY_TAG",
+    "AUTOCOMMIT",
+    "TIMESTAMP_OUTPUT_FORMAT",
+    "DATE_OUTPUT_FORMAT",
+    "USE_CACHED_RESULT",
+    "STATEMENT_TIMEOUT_IN_SECONDS",
+    "ROWS_PER_RESULTSET",
+    "CLIENT_SESSION_KEEP_ALIVE",
+    "QUOTED_IDENTIFIERS_IGNORE_CASE",
+    "PYTHON_CONNECTOR_QUERY_RESULT_FORMAT",
+    "JDBC_QUERY_RESULT_FORMAT",
+    "MULTI_STATEMENT_COUNT",
+    "BINARY_OUTPUT_FORMAT",
+    "WEEK_START",
+}
 
 
 def _value_text(value: Value) -> str:
@@ -134,8 +146,9 @@ def _alter_session(session: Session, node: Alter) -> Result:
     return status_result("Statement executed successfully.")
 
 
-def effective_default_repository(session: Session, database: str | None, schema: str | None,
-                                 level: str = "SCHEMA") -> tuple[str | None, str]:
+def effective_default_repository(
+    session: Session, database: str | None, schema: str | None, level: str = "SCHEMA"
+) -> tuple[str | None, str]:
     """(value, level it came from) with schema > database > account precedence."""
     catalog = session.engine.catalog
     chain: list[tuple[str, str]] = []
@@ -151,7 +164,9 @@ def effective_default_repository(session: Session, database: str | None, schema:
     return None, ""
 
 
-def default_repository(session: Session, _py_version: str, level: str, name_text: str) -> str | None:
+def default_repository(
+    session: Session, _py_version: str, level: str, name_text: str
+) -> str | None:
     """SYSTEM$GET_DEFAULT_PYTHON_ARTIFACT_REPOSITORY(version, level, name)."""
     from hoarfrost.sql.names import parse_name
 
@@ -198,8 +213,10 @@ def _show_scope(session: Session, node: Show) -> tuple[str, str]:
         return ("SESSION", "") if node.in_kind == "SESSION" else ("ACCOUNT", "")
     if node.in_kind == "ACCOUNT":
         return "ACCOUNT", ""
-    fake = Alter("DATABASE" if node.in_kind == "DATABASE" else "SCHEMA",
-                 node.in_name or Name((session._need_database(),)))
+    fake = Alter(
+        "DATABASE" if node.in_kind == "DATABASE" else "SCHEMA",
+        node.in_name or Name((session._need_database(),)),
+    )
     if node.in_kind == "SCHEMA" and node.in_name is None:
         fake.name = Name((session._need_database(), session._need_schema()))
     return _target(session, fake)
@@ -228,15 +245,23 @@ def _db_schema(scope: str, target: str) -> tuple[str | None, str | None]:
 def _edition_rows(session: Session, scope: str) -> ParamRows:
     if scope != "ACCOUNT":
         return []
-    return [("EDITION", session.engine.edition, "ENTERPRISE", "ACCOUNT",
-             "Edition of the account (set by HOARFROST_EDITION when it was created).", "STRING")]
+    return [
+        (
+            "EDITION",
+            session.engine.edition,
+            "ENTERPRISE",
+            "ACCOUNT",
+            "Edition of the account (set by HOARFROST_EDITION when it was created).",
+            "STRING",
+        )
+    ]
 
 
 # Subsystems add rows to SHOW PARAMETERS IN ACCOUNT here (e.g. the worker isolation in force).
 _EXTRA_ROWS: list[Callable[[Session, str], ParamRows]] = [_edition_rows]
 
 
-HANDLERS = {
+HANDLERS: dict[tuple[str, str], Callable[..., Result]] = {
     ("Alter", "ACCOUNT"): alter_params,
     ("Alter", "SESSION"): alter_params,
     ("Show", "PARAMETER"): show_parameters,

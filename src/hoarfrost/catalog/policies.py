@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from hoarfrost.catalog.objects import drop_object, find, find_optional, not_found, show_objects, store_new
+from hoarfrost.catalog.objects import (
+    drop_object,
+    find,
+    find_optional,
+    not_found,
+    show_objects,
+    store_new,
+)
 from hoarfrost.catalog.privileges import require_account_admin, require_ownership
 from hoarfrost.catalog.props import Props
 from hoarfrost.catalog.store import CatalogObject
@@ -43,8 +51,9 @@ def create_policy(session: Session, node: Create) -> Result:
             f"Packages policies for LANGUAGE {language} are not supported; use LANGUAGE PYTHON."
         )
     db, schema, name = session.qualify(node.name)
-    obj = CatalogObject("PACKAGES POLICY", db, schema, name, owner=session.role,
-                        comment=props.string("COMMENT"))
+    obj = CatalogObject(
+        "PACKAGES POLICY", db, schema, name, owner=session.role, comment=props.string("COMMENT")
+    )
     obj.props = {"language": "PYTHON", "version": 1}
     for key, (field, default) in _LISTS.items():
         value = _specs(props, key)
@@ -67,7 +76,9 @@ def alter_policy(session: Session, node: Alter) -> Result:
     require_ownership(session, obj)
     props = Props(node.set, "PACKAGES POLICY", _PROPS)
     if "LANGUAGE" in props:
-        raise InvalidValue("SQL compilation error:\nLANGUAGE of a packages policy cannot be altered.")
+        raise InvalidValue(
+            "SQL compilation error:\nLANGUAGE of a packages policy cannot be altered."
+        )
     for key, (field, _default) in _LISTS.items():
         value = _specs(props, key)
         if value is not None:
@@ -103,15 +114,31 @@ def _refuse_if_attached(session: Session, obj: CatalogObject) -> None:
 
 
 def drop_policy(session: Session, node: Drop) -> Result:
-    return drop_object(session, "PACKAGES POLICY", node.name, node.if_exists,
-                       before=lambda o: _refuse_if_attached(session, o))
+    return drop_object(
+        session,
+        "PACKAGES POLICY",
+        node.name,
+        node.if_exists,
+        before=lambda o: _refuse_if_attached(session, o),
+    )
 
 
 def show_policies(session: Session, node: Show) -> Result:
     columns = ["created_on", "name", "database_name", "schema_name", "kind", "owner", "comment"]
-    return show_objects(session, node, columns, lambda o: (
-        o.created_on, o.name, o.database, o.schema, "PACKAGES_POLICY", o.owner, o.comment
-    ))
+    return show_objects(
+        session,
+        node,
+        columns,
+        lambda o: (
+            o.created_on,
+            o.name,
+            o.database,
+            o.schema,
+            "PACKAGES_POLICY",
+            o.owner,
+            o.comment,
+        ),
+    )
 
 
 def _list_text(values: list[str]) -> str:
@@ -121,10 +148,22 @@ def _list_text(values: list[str]) -> str:
 def describe_policy(session: Session, node: Describe) -> Result:
     obj = find(session, "PACKAGES POLICY", node.name)
     p = obj.props
-    columns = ["name", "language", "allowlist", "blocklist", "additional_creation_blocklist",
-               "comment"]
-    row = (obj.name, p["language"], _list_text(p["allowlist"]), _list_text(p["blocklist"]),
-           _list_text(p["additional_creation_blocklist"]), obj.comment)
+    columns = [
+        "name",
+        "language",
+        "allowlist",
+        "blocklist",
+        "additional_creation_blocklist",
+        "comment",
+    ]
+    row = (
+        obj.name,
+        p["language"],
+        _list_text(p["allowlist"]),
+        _list_text(p["blocklist"]),
+        _list_text(p["additional_creation_blocklist"]),
+        obj.comment,
+    )
     return rows_result(columns, [row], "DESCRIBE")
 
 
@@ -144,8 +183,12 @@ def account_policy(session: Session) -> Policy | None:
         return None
     p = obj.props
     policy = Policy.from_strings(p["allowlist"], p["blocklist"], p["additional_creation_blocklist"])
-    return Policy(policy.allowlist, policy.blocklist, policy.additional_creation_blocklist,
-                  version=f"{obj.database}.{obj.schema}.{obj.name}:{p.get('version', 1)}")
+    return Policy(
+        policy.allowlist,
+        policy.blocklist,
+        policy.additional_creation_blocklist,
+        version=f"{obj.database}.{obj.schema}.{obj.name}:{p.get('version', 1)}",
+    )
 
 
 def set_account_policy(session: Session, name_text: str, force: bool) -> Result:
@@ -173,7 +216,7 @@ def unset_account_policy(session: Session) -> None:
     session.engine.catalog.set_param("ACCOUNT", "", _POLICY_PARAM, None)
 
 
-HANDLERS = {
+HANDLERS: dict[tuple[str, str], Callable[..., Result]] = {
     ("Create", "PACKAGES POLICY"): create_policy,
     ("Alter", "PACKAGES POLICY"): alter_policy,
     ("Drop", "PACKAGES POLICY"): drop_policy,

@@ -7,6 +7,7 @@ or to PUBLIC. A repository the role cannot use is reported as not found, not as 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from hoarfrost.catalog.objects import find, not_found
@@ -145,7 +146,7 @@ def grant(session: Session, node: Grant) -> Result:
     return status_result("Statement executed successfully.")
 
 
-HANDLERS = {
+HANDLERS: dict[tuple[str, str], Callable[..., Result]] = {
     ("Create", "ROLE"): create_role,
     ("Drop", "ROLE"): drop_role,
     ("Use", "ROLE"): use_role,

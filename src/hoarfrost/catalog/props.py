@@ -29,7 +29,9 @@ class Props:
         return list(self.props)
 
     def missing(self, key: str) -> InvalidValue:
-        return InvalidValue(f"SQL compilation error:\nmissing required property {key} for {self.kind}.")
+        return InvalidValue(
+            f"SQL compilation error:\nmissing required property {key} for {self.kind}."
+        )
 
     def _bad(self, key: str, expected: str) -> InvalidValue:
         return InvalidValue(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from hoarfrost.catalog.integrations import PROVIDER, secret_allowed
@@ -33,10 +34,22 @@ if TYPE_CHECKING:
 
 __all__ = ["HANDLERS", "repository_info"]
 
-_PROPS = {"TYPE", "API_INTEGRATION", "INDEX_URL", "AUTHENTICATION_SECRET", "PACKAGE_RETENTION",
-          "COMMENT"}
-_ALTER_PROPS = {"INDEX_URL", "AUTHENTICATION_SECRET", "COMMENT", "TYPE", "API_INTEGRATION",
-                "PACKAGE_RETENTION"}
+_PROPS = {
+    "TYPE",
+    "API_INTEGRATION",
+    "INDEX_URL",
+    "AUTHENTICATION_SECRET",
+    "PACKAGE_RETENTION",
+    "COMMENT",
+}
+_ALTER_PROPS = {
+    "INDEX_URL",
+    "AUTHENTICATION_SECRET",
+    "COMMENT",
+    "TYPE",
+    "API_INTEGRATION",
+    "PACKAGE_RETENTION",
+}
 
 
 def _integration(session: Session, name: Name) -> CatalogObject:
@@ -62,9 +75,7 @@ def check_index_url(url: str, integration: CatalogObject) -> None:
             "them from the URL and store them in a SECRET named by AUTHENTICATION_SECRET."
         )
     parsed = parse_url(url)
-    if parsed.scheme != "https" and not (
-        parsed.scheme == "http" and is_loopback_host(parsed.host)
-    ):
+    if parsed.scheme != "https" and not (parsed.scheme == "http" and is_loopback_host(parsed.host)):
         raise InvalidValue(
             f"SQL compilation error:\nINDEX_URL '{url}' must use https:// (plain http:// is "
             "accepted only for loopback hosts such as 127.0.0.1 or localhost)."
@@ -119,8 +130,9 @@ def create_repository(session: Session, node: Create) -> Result:
     secret_name = props.name("AUTHENTICATION_SECRET")
     secret = _secret(session, secret_name, integration) if secret_name else None
     db, schema, name = session.qualify(node.name)
-    obj = CatalogObject("ARTIFACT REPOSITORY", db, schema, name, owner=session.role,
-                        comment=props.string("COMMENT"))
+    obj = CatalogObject(
+        "ARTIFACT REPOSITORY", db, schema, name, owner=session.role, comment=props.string("COMMENT")
+    )
     obj.props = {
         "type": "PYPI",
         "api_integration": integration.name,
@@ -176,17 +188,38 @@ def alter_repository(session: Session, node: Alter) -> Result:
 
 
 def drop_repository(session: Session, node: Drop) -> Result:
-    return drop_object(session, "ARTIFACT REPOSITORY", node.name, node.if_exists,
-                       before=lambda o: require_usage(session, o))
+    return drop_object(
+        session,
+        "ARTIFACT REPOSITORY",
+        node.name,
+        node.if_exists,
+        before=lambda o: require_usage(session, o),
+    )
 
 
-_SHOW_COLUMNS = ["created_on", "name", "database_name", "schema_name", "type", "api_integration",
-                 "owner", "comment"]
+_SHOW_COLUMNS = [
+    "created_on",
+    "name",
+    "database_name",
+    "schema_name",
+    "type",
+    "api_integration",
+    "owner",
+    "comment",
+]
 
 
 def _row(o: CatalogObject) -> tuple:
-    return (o.created_on, o.name, o.database, o.schema, o.props["type"],
-            o.props["api_integration"], o.owner, o.comment)
+    return (
+        o.created_on,
+        o.name,
+        o.database,
+        o.schema,
+        o.props["type"],
+        o.props["api_integration"],
+        o.owner,
+        o.comment,
+    )
 
 
 def show_repositories(session: Session, node: Show) -> Result:
@@ -207,16 +240,18 @@ def repository_info(session: Session, name_text: str) -> str:
 
     obj = find(session, "ARTIFACT REPOSITORY", parse_name(name_text))
     require_usage(session, obj)
-    return json.dumps({
-        "name": _qualified(obj),
-        "type": obj.props["type"],
-        "api_integration": obj.props["api_integration"],
-        "authentication_secret": obj.props["authentication_secret"],
-        "index_url": obj.props["index_url"],
-    })
+    return json.dumps(
+        {
+            "name": _qualified(obj),
+            "type": obj.props["type"],
+            "api_integration": obj.props["api_integration"],
+            "authentication_secret": obj.props["authentication_secret"],
+            "index_url": obj.props["index_url"],
+        }
+    )
 
 
-HANDLERS = {
+HANDLERS: dict[tuple[str, str], Callable[..., Result]] = {
     ("Create", "ARTIFACT REPOSITORY"): create_repository,
     ("Alter", "ARTIFACT REPOSITORY"): alter_repository,
     ("Drop", "ARTIFACT REPOSITORY"): drop_repository,

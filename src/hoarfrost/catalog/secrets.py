@@ -7,8 +7,8 @@ with the account key, bound to the secret's identity, and decrypted only by
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from hoarfrost.catalog.objects import drop_object, find, show_objects, store_new
@@ -23,14 +23,26 @@ if TYPE_CHECKING:
 
 __all__ = ["HANDLERS", "SecretValue", "read_secret"]
 
-_SUPPORTED = "PASSWORD (USERNAME and PASSWORD, for user names with passwords or tokens) and " \
+_SUPPORTED = (
+    "PASSWORD (USERNAME and PASSWORD, for user names with passwords or tokens) and "
     "GENERIC_STRING (SECRET_STRING, for a bearer token)"
+)
 _UNSUPPORTED_TYPES = {"OAUTH2", "CLOUD_PROVIDER_TOKEN", "SYMMETRIC_KEY", "AUTHENTICATION"}
 _FIELDS = {"PASSWORD": ("USERNAME", "PASSWORD"), "GENERIC_STRING": ("SECRET_STRING",)}
 _SECRET_FIELDS = {"PASSWORD", "SECRET_STRING"}
-_ALL = {"TYPE", "USERNAME", "PASSWORD", "SECRET_STRING", "COMMENT", "OAUTH_SCOPES",
-        "OAUTH_REFRESH_TOKEN", "OAUTH_REFRESH_TOKEN_EXPIRY_TIME", "API_AUTHENTICATION",
-        "ALGORITHM", "SECRET_STRING_BASE64"}
+_ALL = {
+    "TYPE",
+    "USERNAME",
+    "PASSWORD",
+    "SECRET_STRING",
+    "COMMENT",
+    "OAUTH_SCOPES",
+    "OAUTH_REFRESH_TOKEN",
+    "OAUTH_REFRESH_TOKEN_EXPIRY_TIME",
+    "API_AUTHENTICATION",
+    "ALGORITHM",
+    "SECRET_STRING_BASE64",
+}
 
 
 @dataclass(frozen=True)
@@ -69,7 +81,7 @@ def _secret_type(props: Props) -> str:
 
 def _check_fields(props: Props, secret_type: str, creating: bool) -> None:
     fields = _FIELDS[secret_type]
-    for key in props.keys():
+    for key in props.props:
         if key in ("TYPE", "COMMENT"):
             continue
         if key not in fields:
@@ -92,8 +104,9 @@ def create_secret(session: Session, node: Create) -> Result:
     secret_type = _secret_type(props)
     _check_fields(props, secret_type, creating=True)
     db, schema, name = session.qualify(node.name)
-    obj = CatalogObject("SECRET", db, schema, name, owner=session.role,
-                        comment=props.string("COMMENT"))
+    obj = CatalogObject(
+        "SECRET", db, schema, name, owner=session.role, comment=props.string("COMMENT")
+    )
     value_key = "PASSWORD" if secret_type == "PASSWORD" else "SECRET_STRING"
     obj.props = {"secret_type": secret_type, "username": props.string("USERNAME")}
     obj.secret = _encrypt(session, obj, props.string(value_key) or "")
@@ -104,8 +117,10 @@ def alter_secret(session: Session, node: Alter) -> Result:
     assert node.name is not None
     from hoarfrost.catalog.objects import find_optional
 
-    obj = find_optional(session, "SECRET", node.name) if node.if_exists else find(
-        session, "SECRET", node.name
+    obj = (
+        find_optional(session, "SECRET", node.name)
+        if node.if_exists
+        else find(session, "SECRET", node.name)
     )
     if obj is None:
         return status_result("Statement executed successfully.")
@@ -141,11 +156,21 @@ def alter_secret(session: Session, node: Alter) -> Result:
 def drop_secret(session: Session, node: Drop) -> Result:
     from hoarfrost.catalog.privileges import require_ownership
 
-    return drop_object(session, "SECRET", node.name, node.if_exists, before=lambda o: require_ownership(session, o))
+    return drop_object(
+        session, "SECRET", node.name, node.if_exists, before=lambda o: require_ownership(session, o)
+    )
 
 
-_SHOW_COLUMNS = ["created_on", "name", "schema_name", "database_name", "owner", "comment",
-                 "secret_type", "owner_role_type"]
+_SHOW_COLUMNS = [
+    "created_on",
+    "name",
+    "schema_name",
+    "database_name",
+    "owner",
+    "comment",
+    "secret_type",
+    "owner_role_type",
+]
 
 
 def _type_label(obj: CatalogObject) -> str:
@@ -153,9 +178,21 @@ def _type_label(obj: CatalogObject) -> str:
 
 
 def show_secrets(session: Session, node: Show) -> Result:
-    return show_objects(session, node, _SHOW_COLUMNS, lambda o: (
-        o.created_on, o.name, o.schema, o.database, o.owner, o.comment, _type_label(o), "ROLE"
-    ))
+    return show_objects(
+        session,
+        node,
+        _SHOW_COLUMNS,
+        lambda o: (
+            o.created_on,
+            o.name,
+            o.schema,
+            o.database,
+            o.owner,
+            o.comment,
+            _type_label(o),
+            "ROLE",
+        ),
+    )
 
 
 def describe_secret(session: Session, node: Describe) -> Result:
@@ -163,10 +200,26 @@ def describe_secret(session: Session, node: Describe) -> Result:
     from hoarfrost.catalog.privileges import require_usage
 
     require_usage(session, obj)
-    columns = ["created_on", "name", "schema_name", "database_name", "owner", "comment",
-               "secret_type", "username"]
-    row = (obj.created_on, obj.name, obj.schema, obj.database, obj.owner, obj.comment,
-           _type_label(obj), obj.props.get("username"))
+    columns = [
+        "created_on",
+        "name",
+        "schema_name",
+        "database_name",
+        "owner",
+        "comment",
+        "secret_type",
+        "username",
+    ]
+    row = (
+        obj.created_on,
+        obj.name,
+        obj.schema,
+        obj.database,
+        obj.owner,
+        obj.comment,
+        _type_label(obj),
+        obj.props.get("username"),
+    )
     return rows_result(columns, [row], "DESCRIBE")
 
 
@@ -177,12 +230,10 @@ def read_secret(session: Session, obj: CatalogObject) -> SecretValue:
     return SecretValue(obj.props["secret_type"], obj.props.get("username"), value)
 
 
-HANDLERS = {
+HANDLERS: dict[tuple[str, str], Callable[..., Result]] = {
     ("Create", "SECRET"): create_secret,
     ("Alter", "SECRET"): alter_secret,
     ("Drop", "SECRET"): drop_secret,
     ("Show", "SECRET"): show_secrets,
     ("Describe", "SECRET"): describe_secret,
 }
-
-__all__ += ["json"]

@@ -41,8 +41,15 @@ def translate_exception(exc: BaseException, *, sensitive: bool = False) -> Error
 
 def _first_line(exc: BaseException) -> str:
     text = str(exc)
-    for prefix in ("Catalog Error: ", "Binder Error: ", "Parser Error: ", "Conversion Error: ",
-                   "Constraint Error: ", "Invalid Input Error: ", "Not implemented Error: "):
+    for prefix in (
+        "Catalog Error: ",
+        "Binder Error: ",
+        "Parser Error: ",
+        "Conversion Error: ",
+        "Constraint Error: ",
+        "Invalid Input Error: ",
+        "Not implemented Error: ",
+    ):
         text = text.replace(prefix, "")
     return text.split("\n")[0].strip()
 
@@ -57,19 +64,25 @@ def _duckdb(exc: duckdb.Error) -> Error:
             )
         m = _EXISTS.search(line)
         if m:
-            return ObjectAlreadyExists(f"SQL compilation error:\nObject '{m.group(1)}' already exists.")
+            return ObjectAlreadyExists(
+                f"SQL compilation error:\nObject '{m.group(1)}' already exists."
+            )
         return ProgrammingError(f"SQL compilation error:\n{line}")
     if isinstance(exc, duckdb.BinderException):
         m = _COLUMN.search(line)
         if m:
-            return InvalidIdentifier(f"SQL compilation error: error line 0 at position 0\ninvalid identifier '{m.group(1)}'")
+            return InvalidIdentifier(
+                "SQL compilation error: error line 0 at position 0\n"
+                f"invalid identifier '{m.group(1)}'"
+            )
         return ProgrammingError(f"SQL compilation error:\n{line}")
     if isinstance(exc, duckdb.ParserException):
         return SqlSyntaxError(f"SQL compilation error:\n{line}")
     if isinstance(exc, duckdb.ConstraintException):
         return IntegrityError(line)
-    if isinstance(exc, (duckdb.ConversionException, duckdb.InvalidInputException,
-                        duckdb.OutOfRangeException)):
+    if isinstance(
+        exc, (duckdb.ConversionException, duckdb.InvalidInputException, duckdb.OutOfRangeException)
+    ):
         return DataError(line)
     if isinstance(exc, duckdb.NotImplementedException):
         from hoarfrost.errors import UnsupportedFeature

@@ -6,6 +6,7 @@ schemas. DuckDB's own ``main`` schema is an implementation detail and never show
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from hoarfrost.catalog.objects import _like_to_glob, not_found
@@ -38,8 +39,9 @@ def create_database(session: Session, node: Create) -> Result:
     exists = name in session.engine.attached()
     if exists and node.if_not_exists:
         return status_result(f"{name} already exists, statement succeeded.")
-    obj = CatalogObject("DATABASE", name, "", name, owner=session.role,
-                        comment=props.string("COMMENT"))
+    obj = CatalogObject(
+        "DATABASE", name, "", name, owner=session.role, comment=props.string("COMMENT")
+    )
     session.engine.create_database(obj, replace=node.or_replace)
     session.use(name, DEFAULT_SCHEMA)
     return status_result(f"Database {name} successfully created.")
@@ -90,7 +92,9 @@ def drop_schema(session: Session, node: Drop) -> Result:
 
     if not schema_exists(session, db, schema) or schema in _HIDDEN_SCHEMAS:
         if node.if_exists:
-            return status_result(f"Drop statement executed successfully ({schema} already dropped).")
+            return status_result(
+                f"Drop statement executed successfully ({schema} already dropped)."
+            )
         raise not_found(f"{db}.{schema}")
     if session.database == db and session.schema == schema:
         session.use(db, None)
@@ -135,10 +139,32 @@ def show_databases(session: Session, node: Show) -> Result:
         if node.like and not _matches(obj.name, node.like):
             continue
         current = "Y" if obj.name == session.database else "N"
-        rows.append((obj.created_on, obj.name, current, "N", "", obj.owner, obj.comment or "",
-                     "", "", "STANDARD"))
-    cols = ["created_on", "name", "is_default", "is_current", "origin", "owner", "comment",
-            "options", "retention_time", "kind"]
+        rows.append(
+            (
+                obj.created_on,
+                obj.name,
+                current,
+                "N",
+                "",
+                obj.owner,
+                obj.comment or "",
+                "",
+                "",
+                "STANDARD",
+            )
+        )
+    cols = [
+        "created_on",
+        "name",
+        "is_default",
+        "is_current",
+        "origin",
+        "owner",
+        "comment",
+        "options",
+        "retention_time",
+        "kind",
+    ]
     return rows_result(cols, [(r[0], r[1], "N", r[2], *r[4:]) for r in rows])
 
 
@@ -168,11 +194,32 @@ def show_schemas(session: Session, node: Show) -> Result:
         params,
     ).fetchall()
     out = [(None, s, "N", "N", d, "ACCOUNTADMIN", "", "", "1") for d, s in rows]
-    out += [(None, "INFORMATION_SCHEMA", "N", "N", d, "", "Views describing the contents of "
-             "schemas in this database", "", "1") for d in sorted({r[0] for r in rows})
-            if node.like is None or _matches("INFORMATION_SCHEMA", node.like)]
-    cols = ["created_on", "name", "is_default", "is_current", "database_name", "owner",
-            "comment", "options", "retention_time"]
+    out += [
+        (
+            None,
+            "INFORMATION_SCHEMA",
+            "N",
+            "N",
+            d,
+            "",
+            "Views describing the contents of schemas in this database",
+            "",
+            "1",
+        )
+        for d in sorted({r[0] for r in rows})
+        if node.like is None or _matches("INFORMATION_SCHEMA", node.like)
+    ]
+    cols = [
+        "created_on",
+        "name",
+        "is_default",
+        "is_current",
+        "database_name",
+        "owner",
+        "comment",
+        "options",
+        "retention_time",
+    ]
     return rows_result(cols, out)
 
 
@@ -200,8 +247,13 @@ def _show_relations(session: Session, node: Show, kind: str) -> Result:
         [table_type, *params],
     ).fetchall()
     cols = ["created_on", "name", "database_name", "schema_name", "kind", "comment", "owner"]
-    return rows_result(cols, [(None, n, d, s, "TABLE" if kind == "TABLE" else "VIEW", "",
-                               "ACCOUNTADMIN") for n, d, s in rows])
+    return rows_result(
+        cols,
+        [
+            (None, n, d, s, "TABLE" if kind == "TABLE" else "VIEW", "", "ACCOUNTADMIN")
+            for n, d, s in rows
+        ],
+    )
 
 
 def show_tables(session: Session, node: Show) -> Result:
@@ -222,10 +274,35 @@ def describe_table(session: Session, node: Describe) -> Result:
     ).fetchall()
     if not rows:
         raise not_found(f"{db}.{schema}.{name}")
-    out = [(col, _snowflake_type(t), "COLUMN", "Y" if nullable == "YES" else "N", default, "N",
-            "N", None, None, None, None) for col, t, nullable, default in rows]
-    cols = ["name", "type", "kind", "null?", "default", "primary key", "unique key", "check",
-            "expression", "comment", "policy name"]
+    out = [
+        (
+            col,
+            _snowflake_type(t),
+            "COLUMN",
+            "Y" if nullable == "YES" else "N",
+            default,
+            "N",
+            "N",
+            None,
+            None,
+            None,
+            None,
+        )
+        for col, t, nullable, default in rows
+    ]
+    cols = [
+        "name",
+        "type",
+        "kind",
+        "null?",
+        "default",
+        "primary key",
+        "unique key",
+        "check",
+        "expression",
+        "comment",
+        "policy name",
+    ]
     return rows_result(cols, out, "DESCRIBE")
 
 
@@ -244,7 +321,7 @@ def _snowflake_type(duck_type: str) -> str:
     return col.type
 
 
-HANDLERS = {
+HANDLERS: dict[tuple[str, str], Callable[..., Result]] = {
     ("Create", "DATABASE"): create_database,
     ("Drop", "DATABASE"): drop_database,
     ("Alter", "DATABASE"): alter_database,

@@ -29,15 +29,23 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     **privileges.HANDLERS,
 }
 
-_VERBS = {"Create": "CREATE", "Alter": "ALTER", "Drop": "DROP", "Show": "SHOW",
-          "Describe": "DESCRIBE", "Use": "USE", "Grant": "GRANT", "Call": "CALL"}
+_VERBS = {
+    "Create": "CREATE",
+    "Alter": "ALTER",
+    "Drop": "DROP",
+    "Show": "SHOW",
+    "Describe": "DESCRIBE",
+    "Use": "USE",
+    "Grant": "GRANT",
+    "Call": "CALL",
+}
 
 
 def dispatch(session: Session, node: Parsed) -> Result:
     if isinstance(node, Ordinary):
         return run_ordinary(session, node)
     verb = type(node).__name__
-    kind = getattr(node, "kind", None) or getattr(node, "on_kind", "")
+    kind = str(getattr(node, "kind", None) or getattr(node, "on_kind", ""))
     handler = HANDLERS.get((verb, kind))
     if handler is None:
         raise UnsupportedFeature(f"{_VERBS.get(verb, verb)} {kind} is not supported by hoarfrost.")

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from hoarfrost.engine.result import Result, column_from_duckdb, rows_result, status_result
 from hoarfrost.engine.system_functions import SYSTEM_FUNCTIONS, VIRTUAL_TABLES
@@ -66,8 +67,11 @@ def _run(session: Session, translation: Translation) -> Result:
 
 
 def _query_result(relation: duckdb.DuckDBPyRelation) -> Result:
-    columns = [column_from_duckdb(name, str(t)) for name, t in zip(relation.columns, relation.types, strict=True)]
-    table = _rename(relation.to_arrow_table(), [c.name for c in columns])
+    columns = [
+        column_from_duckdb(name, str(t))
+        for name, t in zip(relation.columns, relation.types, strict=True)
+    ]
+    table = _integers(_rename(relation.to_arrow_table(), [c.name for c in columns]))
     return Result(columns, table, rowcount=table.num_rows, statement_type="SELECT")
 
 
@@ -83,3 +87,14 @@ def _shape(cursor: duckdb.DuckDBPyConnection, translation: Translation) -> Resul
 
 def _rename(table: pa.Table, names: list[str]) -> pa.Table:
     return table.rename_columns(names) if table.column_names != names else table
+
+
+def _integers(table: pa.Table) -> pa.Table:
+    """NUMBER(p, 0) comes back as int, as the Snowflake connector returns it."""
+    for i, field in enumerate(table.schema):
+        if pa.types.is_decimal(field.type) and field.type.scale == 0:
+            try:
+                table = table.set_column(i, field.name, pc.cast(table.column(i), pa.int64()))
+            except pa.ArrowInvalid:
+                continue  # wider than 64 bits: keep Decimal
+    return table

@@ -136,7 +136,8 @@ def _column_for(name: str, values: Sequence[Any]) -> tuple[Column, pa.DataType]:
     if pa.types.is_floating(atype):
         return Column(name, "REAL"), atype
     if pa.types.is_timestamp(atype):
-        return Column(name, "TIMESTAMP_LTZ" if sample.tzinfo else "TIMESTAMP_NTZ"), atype
+        aware = getattr(sample, "tzinfo", None) is not None
+        return Column(name, "TIMESTAMP_LTZ" if aware else "TIMESTAMP_NTZ"), atype
     return Column(name, "TEXT", length=16777216), pa.string()
 
 

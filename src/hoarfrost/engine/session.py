@@ -149,7 +149,9 @@ class Session:
             ],
         )
 
-    def run_internal(self, sql: str, params: Sequence[Any] | None = None) -> duckdb.DuckDBPyConnection:
+    def run_internal(
+        self, sql: str, params: Sequence[Any] | None = None
+    ) -> duckdb.DuckDBPyConnection:
         """Run DuckDB SQL on this session's connection (engine-generated SQL only)."""
         return self.duck.execute(sql, list(params or []))
 

@@ -8,7 +8,7 @@ Subsystems add entries to these tables (``SYSTEM_FUNCTIONS[name] = fn``) when th
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
@@ -50,16 +50,21 @@ def _default_repository(session: Session, args: list[str]) -> str | None:
 SYSTEM_FUNCTIONS: dict[str, SystemFunction] = {
     "SYSTEM$GET_ARTIFACT_REPOSITORY_INFO": _repository_info,
     "SYSTEM$GET_DEFAULT_PYTHON_ARTIFACT_REPOSITORY": _default_repository,
-    "CURRENT_ROLE": lambda s, a: s.role,
-    "CURRENT_USER": lambda s, a: s.user,
+    "CURRENT_ROLE": lambda s, a: _attr(s, "role"),
+    "CURRENT_USER": lambda s, a: _attr(s, "user"),
     "CURRENT_WAREHOUSE": lambda s, a: "HOARFROST_WH",
     "CURRENT_ACCOUNT": lambda s, a: "HOARFROST",
     "CURRENT_REGION": lambda s, a: "LOCAL",
-    "CURRENT_DATABASE": lambda s, a: s.database,
-    "CURRENT_SCHEMA": lambda s, a: s.schema,
+    "CURRENT_DATABASE": lambda s, a: _attr(s, "database"),
+    "CURRENT_SCHEMA": lambda s, a: _attr(s, "schema"),
     "CURRENT_VERSION": lambda s, a: _version(),
-    "CURRENT_SESSION": lambda s, a: str(s.id),
+    "CURRENT_SESSION": lambda s, a: _attr(s, "id"),
 }
+
+
+def _attr(session: Session, name: str) -> str | None:
+    value = getattr(session, name)
+    return None if value is None else str(value)
 
 
 def _version() -> str:
@@ -69,9 +74,20 @@ def _version() -> str:
 
 
 _HISTORY_COLUMNS = [
-    "QUERY_ID", "SESSION_ID", "USER_NAME", "ROLE_NAME", "DATABASE_NAME", "SCHEMA_NAME",
-    "QUERY_TEXT", "QUERY_TYPE", "EXECUTION_STATUS", "ERROR_CODE", "ERROR_MESSAGE",
-    "START_TIME", "END_TIME", "ROWS_PRODUCED",
+    "QUERY_ID",
+    "SESSION_ID",
+    "USER_NAME",
+    "ROLE_NAME",
+    "DATABASE_NAME",
+    "SCHEMA_NAME",
+    "QUERY_TEXT",
+    "QUERY_TYPE",
+    "EXECUTION_STATUS",
+    "ERROR_CODE",
+    "ERROR_MESSAGE",
+    "START_TIME",
+    "END_TIME",
+    "ROWS_PRODUCED",
 ]
 
 
@@ -82,9 +98,10 @@ def _query_history(session: Session) -> pa.Table:
     return _table(_HISTORY_COLUMNS, rows)
 
 
-def _table(names: list[str], rows: list[tuple]) -> pa.Table:
-    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
-    arrays = [pa.array(list(col)) if rows else pa.array([], pa.string()) for col in columns]
+def _table(names: list[str], rows: list[tuple[Any, ...]]) -> pa.Table:
+    if not rows:
+        return pa.Table.from_arrays([pa.array([], pa.string()) for _ in names], names=names)
+    arrays = [pa.array(list(col)) for col in zip(*rows, strict=True)]
     return pa.Table.from_arrays(arrays, names=names)
 
 

@@ -13,6 +13,8 @@ decrypted credentials) and GETs pages and files for :mod:`hoarfrost.packages.gat
   never stored, so nothing the upstream says can make us send anything to another place.
 * Bodies are streamed and bounded: a page larger than ``max_page_size`` or a file larger than
   ``max_file_size`` is a 502 (the upstream misbehaves; nothing the user wrote is wrong).
+* Transient failures (connection errors, timeouts, 429/5xx) are retried twice with a short
+  backoff, so uv can run with its own retries off and fail fast on a clear error.
 * Failures map to SPEC.md section 6 (400/401/403/404/502), and every message names the URL with
   its credentials removed.
 

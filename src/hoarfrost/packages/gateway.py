@@ -39,15 +39,13 @@ import logging
 import secrets
 import socket
 import threading
-import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Protocol
 
 import uvicorn
-from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
-from packaging.version import InvalidVersion, Version
+from packaging.utils import canonicalize_name, parse_wheel_filename
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, Response
@@ -62,12 +60,14 @@ from hoarfrost.packages.gateway_index import (
     IndexFile,
     ServedFile,
     choose_format,
+    group_wheels,
     parse_page,
     render_html,
     render_json,
+    wheel_metadata,
 )
 from hoarfrost.packages.prefixes import redact_url
-from hoarfrost.packages.retention import FetchRecord, FileStore, is_sha256
+from hoarfrost.packages.retention import FetchRecord, FileStore
 
 __all__ = ["Decision", "Gateway", "PolicyFilter"]
 
@@ -146,7 +146,7 @@ class Gateway:
         self._file_locks: dict[tuple[str, str], threading.Lock] = {}
         self._entries: dict[tuple[str, str], _Entry] = {}
         self._pages: dict[str, list[_Entry]] = {}
-        self._offline_files = _group_retained(retained)
+        self._offline_files = group_wheels(retained)
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._port = 0
@@ -269,7 +269,7 @@ class Gateway:
     def _render(self, project: str, accept: str | None) -> Response:
         entries = self._page_entries(project)
         files = [self._served(e) for e in entries]
-        versions = sorted({str(e.file.version) for e in entries})
+        versions = [str(v) for v in sorted({e.file.version for e in entries})]
         fmt, content_type = choose_format(accept)
         if fmt == "json":
             return Response(render_json(project, files, versions), media_type=content_type)
@@ -382,19 +382,21 @@ class Gateway:
             return stored.sha256
 
     def _metadata(self, entry: _Entry) -> bytes:
-        """Upstream's PEP 658 file when offered and the wheel is not retained, else the wheel's."""
-        sha = entry.sha256
-        if entry.file.metadata and entry.url and not (sha and self.store.has(sha)):
-            assert self._fetcher is not None
-            page = self._fetcher.get_page(entry.url + ".metadata", accept="*/*")
-            expected = entry.file.metadata_sha256
-            if expected is not None and _digest(page.body, full=True) != expected:
-                raise RepositoryError(
-                    f"The metadata at {redact_url(page.url)} does not match its sha256 {expected}.",
-                    http_status=502,
-                )
-            return page.body
-        return _wheel_metadata(self.store.path(self._retain(entry)), entry.file)
+        """The wheel's own METADATA when retained (or when upstream offers none), else upstream's
+        PEP 658 file; either way it must match the sha256 the page advertised."""
+        expected, sha = entry.file.metadata_sha256, entry.sha256
+        if not entry.file.metadata or entry.url is None or (sha and self.store.has(sha)):
+            data = wheel_metadata(self.store.path(self._retain(entry)), entry.file)
+            if expected is None or _digest(data, full=True) == expected or entry.url is None:
+                return data
+        assert self._fetcher is not None and entry.url is not None
+        page = self._fetcher.get_page(entry.url + ".metadata", accept="*/*")
+        if expected is not None and _digest(page.body, full=True) != expected:
+            raise RepositoryError(
+                f"The metadata at {redact_url(page.url)} does not match its sha256 {expected}.",
+                http_status=502,
+            )
+        return page.body
 
     def _report(self, entry: _Entry, url: str, sha: str, size: int) -> None:
         if self.on_fetch is None:
@@ -426,39 +428,3 @@ def _digest(data: str | bytes, *, full: bool = False) -> str:
     raw = data.encode() if isinstance(data, str) else data
     hexdigest = hashlib.sha256(raw).hexdigest()
     return hexdigest if full else hexdigest[:40]
-
-
-def _group_retained(files: Iterable[tuple[str, str]]) -> dict[str, list[tuple[str, str]]]:
-    grouped: dict[str, list[tuple[str, str]]] = {}
-    for sha, filename in files:
-        if not is_sha256(sha):
-            raise ValueError(f"not a sha256: {sha!r}")
-        try:
-            name = parse_wheel_filename(filename)[0]
-        except InvalidWheelFilename:
-            raise ValueError(f"not a wheel file name: {filename!r}") from None
-        grouped.setdefault(str(name), []).append((sha, filename))
-    return grouped
-
-
-def _wheel_metadata(path: object, f: IndexFile) -> bytes:
-    """METADATA of a wheel: ``<name>-<version>.dist-info/METADATA`` (PEP 427), else the only one."""
-    with zipfile.ZipFile(str(path)) as zf:
-        candidates = [
-            n for n in zf.namelist() if n.count("/") == 1 and n.endswith(".dist-info/METADATA")
-        ]
-        for n in candidates:
-            stem = n.split("/", 1)[0].removesuffix(".dist-info")
-            dist, _, version = stem.rpartition("-")
-            if canonicalize_name(dist) == f.name and _same_version(version, f.version):
-                return zf.read(n)
-        if len(candidates) == 1:
-            return zf.read(candidates[0])
-    raise RepositoryError(f"{f.filename} has no readable METADATA.", http_status=502)
-
-
-def _same_version(text: str, version: Version) -> bool:
-    try:
-        return Version(text) == version
-    except InvalidVersion:
-        return False

@@ -19,6 +19,8 @@ from __future__ import annotations
 import html
 import json
 import re
+import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
@@ -31,10 +33,11 @@ from packaging.utils import (
     canonicalize_name,
     parse_wheel_filename,
 )
-from packaging.version import Version
+from packaging.version import InvalidVersion, Version
 
 from hoarfrost.errors import RepositoryError
 from hoarfrost.packages.prefixes import redact_url
+from hoarfrost.packages.retention import is_sha256
 
 __all__ = [
     "JSON_TYPE",
@@ -43,9 +46,11 @@ __all__ = [
     "ParsedPage",
     "ServedFile",
     "choose_format",
+    "group_wheels",
     "parse_page",
     "render_html",
     "render_json",
+    "wheel_metadata",
 ]
 
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
@@ -323,3 +328,43 @@ def render_json(project: str, files: list[ServedFile], versions: list[str]) -> b
         )
     doc = {"meta": {"api-version": "1.1"}, "name": project, "versions": versions, "files": out}
     return json.dumps(doc).encode()
+
+
+# -- retained wheels ----------------------------------------------------------------------------
+
+
+def group_wheels(files: Iterable[tuple[str, str]]) -> dict[str, list[tuple[str, str]]]:
+    """(sha256, filename) pairs grouped by normalised project name; ValueError if malformed."""
+    grouped: dict[str, list[tuple[str, str]]] = {}
+    for sha, filename in files:
+        if not is_sha256(sha):
+            raise ValueError(f"not a sha256: {sha!r}")
+        try:
+            name = parse_wheel_filename(filename)[0]
+        except InvalidWheelFilename:
+            raise ValueError(f"not a wheel file name: {filename!r}") from None
+        grouped.setdefault(str(name), []).append((sha, filename))
+    return grouped
+
+
+def wheel_metadata(path: object, f: IndexFile) -> bytes:
+    """METADATA of a wheel: ``<name>-<version>.dist-info/METADATA`` (PEP 427), else the only one."""
+    with zipfile.ZipFile(str(path)) as zf:
+        candidates = [
+            n for n in zf.namelist() if n.count("/") == 1 and n.endswith(".dist-info/METADATA")
+        ]
+        for n in candidates:
+            stem = n.split("/", 1)[0].removesuffix(".dist-info")
+            dist, _, version = stem.rpartition("-")
+            if canonicalize_name(dist) == f.name and _same_version(version, f.version):
+                return zf.read(n)
+        if len(candidates) == 1:
+            return zf.read(candidates[0])
+    raise RepositoryError(f"{f.filename} has no readable METADATA.", http_status=502)
+
+
+def _same_version(text: str, version: Version) -> bool:
+    try:
+        return Version(text) == version
+    except InvalidVersion:
+        return False

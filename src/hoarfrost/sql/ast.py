@@ -1,4 +1,4 @@
-"""Plain dataclasses for hoarfrost's own statements (the output of :mod:`hoarfrost.sql.statements`)."""
+"""Plain dataclasses for hoarfrost's own statements (output of :mod:`hoarfrost.sql.statements`)."""
 
 from __future__ import annotations
 

@@ -27,6 +27,7 @@ from hoarfrost.sql.tokens import STRING_TYPES, Statement
 __all__ = ["TokenCursor"]
 
 _NUMBER_TYPES = {TokenType.NUMBER}
+_BARE_VALUED = {"LANGUAGE"}
 _PUNCT = {
     TokenType.L_PAREN,
     TokenType.R_PAREN,
@@ -212,6 +213,9 @@ class TokenCursor:
                     f"SQL compilation error:\nsyntax error line {line} at position {col}: "
                     f"property '{key}' is specified more than once."
                 )
+            if key in _BARE_VALUED and not self.at_type(TokenType.EQ):
+                props[key] = self.value()  # `LANGUAGE PYTHON` takes no '='
+                continue
             self.expect_type(TokenType.EQ, f"= after {key}")
             props[key] = self.value()
         return props
@@ -314,4 +318,6 @@ def as_bool(value: Value, prop: str) -> bool:
         return value.name.last == "TRUE"
     if isinstance(value, Str) and value.value.upper() in ("TRUE", "FALSE"):
         return value.value.upper() == "TRUE"
-    raise InvalidValue(f"SQL compilation error:\ninvalid value for property '{prop}': expected TRUE or FALSE.")
+    raise InvalidValue(
+        f"SQL compilation error:\ninvalid value for property '{prop}': expected TRUE or FALSE."
+    )

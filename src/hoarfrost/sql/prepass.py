@@ -113,9 +113,7 @@ def _is_select_item(toks: list[Token], start: int, end: int) -> bool:
     )
 
 
-def _table_function(
-    toks: list[Token], i: int, names: set[str]
-) -> tuple[int, str] | None:
+def _table_function(toks: list[Token], i: int, names: set[str]) -> tuple[int, str] | None:
     """`TABLE( [db.]INFORMATION_SCHEMA.fn( ... ) )` -> (index of the last paren, fn)."""
     if toks[i].token_type != TokenType.TABLE or i + 1 >= len(toks):
         return None

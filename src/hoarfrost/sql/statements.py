@@ -13,7 +13,6 @@ from sqlglot.tokens import TokenType
 from hoarfrost.errors import SqlSyntaxError, UnsupportedFeature
 from hoarfrost.sql.ast import (
     Alter,
-    Arg,
     Call,
     Create,
     Describe,
@@ -412,5 +411,3 @@ _HEADS: dict[str, Callable[[TokenCursor], Parsed]] = {
     "GRANT": _grant,
     "REVOKE": _grant,
 }
-
-__all__ += ["Arg"]

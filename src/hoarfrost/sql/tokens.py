@@ -22,7 +22,7 @@ STRING_TYPES = {TokenType.STRING, TokenType.RAW_STRING, TokenType.NATIONAL_STRIN
 class _Tokenizer(Snowflake.Tokenizer):
     # sqlglot turns the rest of a CALL / EXECUTE statement into one string token; we parse CALL
     # ourselves, so every word stays a token.
-    COMMANDS: set[TokenType] = set()
+    COMMANDS = set[TokenType]()
 
 
 def tokenize(sql: str) -> list[Token]:
