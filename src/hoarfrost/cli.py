@@ -14,6 +14,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import math
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -40,7 +42,7 @@ EXIT_INTERNAL_ERROR = 2
 HISTORY_FILE = "history"
 HISTORY_LENGTH = 10_000
 PROMPT, CONTINUATION = "hoarfrost> ", "        -> "
-QUIT_WORDS = {"!exit", "!quit", "quit", "exit"}
+QUIT_WORDS = {"!exit", "quit", "exit"}
 # Settings whose value is a credential: shown only as set or unset.
 SECRET_SETTINGS = {"master_key"}
 
@@ -74,6 +76,13 @@ def _text(value: Any) -> str:
     if isinstance(value, (dict, list)):
         return json.dumps(value, default=_json_default)
     return str(value)
+
+
+def _json_cell(value: Any) -> Any:
+    # NaN and infinities have no JSON spelling: they become the strings Python prints.
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value
 
 
 def _json_default(value: Any) -> Any:
@@ -123,7 +132,7 @@ def _render_csv(cursor: hoarfrost.Cursor, first: bool) -> None:
 def _render_json(cursor: hoarfrost.Cursor) -> None:
     """One line per statement: a JSON array with one object per row."""
     names = _columns(cursor)
-    rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    rows = [dict(zip(names, map(_json_cell, row), strict=True)) for row in cursor.fetchall()]
     sys.stdout.write(json.dumps(rows, default=_json_default, ensure_ascii=False) + "\n")
 
 
@@ -147,10 +156,10 @@ class Runner:
     def run(self, script: str) -> None:
         """Run every statement of ``script``; the first error stops the script and is raised."""
         for statement in split(script):
-            (cursor,) = self.conn.execute_string(statement.text)
-            self.render(cursor, self.printed == 0)
-            sys.stdout.flush()
-            self.printed += 1
+            for cursor in self.conn.execute_string(statement.text):
+                self.render(cursor, self.printed == 0)
+                sys.stdout.flush()
+                self.printed += 1
 
 
 def _is_complete(buffer: str) -> bool:
@@ -169,8 +178,9 @@ def _is_quit(line: str) -> bool:
 
 def _repl(runner: Runner, history: Path | None) -> None:
     """Accumulate lines until a statement ends with `;`, run it, keep going after errors;
-    stop at end of input or on ``!exit`` / ``quit``. Prompts, line editing and the history
-    file are for a person at a terminal only."""
+    stop at end of input or on a quit word. Ctrl-C discards the statement being typed or
+    interrupts the one running. Prompts, line editing and the history file are for a person at
+    a terminal only."""
     tty = sys.stdin.isatty()
     with _LineEditor(history if tty else None) as editor:
         buffer = ""
@@ -198,17 +208,21 @@ def _repl(runner: Runner, history: Path | None) -> None:
 
 
 def _run_reporting(runner: Runner, script: str) -> None:
+    """Run at the prompt: report any error (even an internal one) and carry on."""
     try:
         runner.run(script)
-    except Error as exc:
+    except KeyboardInterrupt:
+        click.echo("hoarfrost: interrupted", err=True)
+    except Exception as exc:
         _report(exc)
 
 
 class _LineEditor:
-    """Line editing and a history file with the stdlib ``readline``, when there is a file.
+    """Line editing and history with the stdlib ``readline``, kept in a file when there is one.
 
     History holds whole statements (not lines), added by us, never by readline itself: the
-    text of CREATE/ALTER SECRET is redacted first, so no secret reaches the home in clear.
+    text of CREATE/ALTER SECRET is redacted first, so no secret reaches the home in clear. The
+    file holds one JSON string per line, so a statement of several lines stays one entry.
     """
 
     def __init__(self, path: Path | None):
@@ -224,12 +238,25 @@ class _LineEditor:
             return self
         self.readline = readline
         readline.set_auto_history(False)
-        readline.set_history_length(HISTORY_LENGTH)
-        try:
-            readline.read_history_file(self.path)
-        except OSError:
-            pass  # no history yet, or unreadable: start afresh
+        for entry in self._load():
+            readline.add_history(entry)
         return self
+
+    def _load(self) -> list[str]:
+        assert self.path is not None
+        try:
+            lines = self.path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError):
+            return []  # no history yet, or unreadable: start afresh
+        entries = []
+        for line in lines[-HISTORY_LENGTH:]:
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(entry, str):
+                entries.append(entry)
+        return entries
 
     def remember(self, script: str) -> None:
         if self.readline is None:
@@ -244,9 +271,14 @@ class _LineEditor:
     def __exit__(self, *exc: object) -> None:
         if self.readline is None or self.path is None:
             return
+        rl = self.readline
+        count = rl.get_current_history_length()
+        entries = [rl.get_history_item(i) for i in range(1, count + 1)][-HISTORY_LENGTH:]
+        text = "".join(json.dumps(e) + "\n" for e in entries if e is not None)
         try:
-            self.path.touch(mode=0o600, exist_ok=True)
-            self.readline.write_history_file(self.path)
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with open(fd, "w", encoding="utf-8") as file:
+                file.write(text)
         except OSError:
             pass  # a read-only home must not turn leaving the prompt into an error
 
@@ -269,6 +301,7 @@ HOME_HELP = "Account directory [default: $HOARFROST_HOME, else ./.hoarfrost]."
     "--file",
     "script_file",
     type=click.File("r", encoding="utf-8"),
+    metavar="FILE",
     help="Run the SQL script in FILE ('-' reads standard input).",
 )
 @click.option(
@@ -286,7 +319,9 @@ def sql(home: str | None, query: str | None, script_file: IO[str] | None, fmt: s
     With -q or -f, run the script's statements in order, printing each statement's result; the
     first error stops the script and exits with status 1. With neither, start an interactive
     prompt: a statement runs when a line ends it with `;`, an error does not end the session,
-    and end of input, `!exit` or `quit` leaves.
+    and end of input, `!exit`, `quit` or `exit` leaves. At a terminal, the prompt keeps
+    a history of statements (CREATE/ALTER SECRET with their strings redacted) in the account
+    directory.
     """
     if query is not None and script_file is not None:
         raise click.UsageError("Give -q or -f, not both.")

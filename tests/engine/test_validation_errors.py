@@ -1,4 +1,3 @@
-# ruff: noqa: E501 - a table of exact error texts reads best one line each
 """Each validation rule of SPEC.md sections 2-5 and 9, with the exact error a user gets."""
 
 from __future__ import annotations

@@ -85,7 +85,7 @@ def test_missing_handler_is_named_and_case_sensitive(pool: WorkerPool) -> None:
 def test_load_errors_are_user_errors(pool: WorkerPool, code: str, expected: str) -> None:
     with pytest.raises(UserCodeError, match=expected):
         pool.load(fn(code))
-    assert pool.call(OK, [[1]], 1) == [2]
+    assert list(pool.call(OK, [[1]], 1)) == [2]
 
 
 FAILURES = {
@@ -109,10 +109,10 @@ FAILURES = {
 @pytest.mark.parametrize("case", list(FAILURES))
 def test_failure_fails_only_its_call(small_pool: WorkerPool, case: str) -> None:
     code, message = FAILURES[case]
-    assert small_pool.call(OK, [[1]], 1) == [2]
+    assert list(small_pool.call(OK, [[1]], 1)) == [2]
     with pytest.raises(WorkerError, match=message):
         small_pool.call(fn(code), [[1]], 1)
-    assert small_pool.call(OK, [[41]], 1) == [42]
+    assert list(small_pool.call(OK, [[41]], 1)) == [42]
 
 
 def test_a_forged_pickle_from_user_code_is_refused(small_pool: WorkerPool, tmp_path: Path) -> None:
@@ -133,4 +133,4 @@ def f(x):
     with pytest.raises(WorkerError, match=r"broke the protocol.*disallowed object"):
         small_pool.call(fn(code), [[1]], 1)
     assert not marker.exists()
-    assert small_pool.call(OK, [[1]], 1) == [2]
+    assert list(small_pool.call(OK, [[1]], 1)) == [2]

@@ -90,7 +90,7 @@ def test_concurrent_callers_share_the_pool(pool: WorkerPool) -> None:
     results: dict[int, object] = {}
 
     def run(i: int) -> None:
-        results[i] = pool.call(spec, [list(range(i, i + 50))], 50)
+        results[i] = list(pool.call(spec, [list(range(i, i + 50))], 50))
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(8)]
     for t in threads:
@@ -107,8 +107,8 @@ STRICT = "def f(x, y):\n    assert x is not None and y is not None\n    return x
 def test_strict_never_shows_null_rows_to_the_code(pool: WorkerPool, kind: str) -> None:
     runner = pool if kind == "pool" else FakeRunner()
     spec = FunctionSpec("S", STRICT, "f", arg_types=(INT, INT), returns=INT, strict=True)
-    assert runner.call(spec, [[1, None, 3, 4], [10, 20, None, 40]], 4) == [11, None, None, 44]
-    assert runner.call(spec, [[None], [1]], 1) == [None]
+    assert list(runner.call(spec, [[1, None, 3, 4], [10, 20, None, 40]], 4)) == [11, None, None, 44]
+    assert list(runner.call(spec, [[None], [1]], 1)) == [None]
 
 
 def _kernel_landlock_abi() -> int:

@@ -128,6 +128,6 @@ def test_many_arguments_and_no_arguments(pool: WorkerPool) -> None:
     add = FunctionSpec(
         "ADD", "def add(a, b, c):\n    return a + b * c\n", "add", arg_types=(t, t, t)
     )
-    assert pool.call(add, [[1, 2], [3, 4], [5, 6]], 2) == [16, 26]
+    assert list(pool.call(add, [[1, 2], [3, 4], [5, 6]], 2)) == [16, 26]
     const = FunctionSpec("CONST", "def c():\n    return 'x'\n", "c")
-    assert pool.call(const, [], 3) == ["x", "x", "x"]
+    assert list(pool.call(const, [], 3)) == ["x", "x", "x"]

@@ -7,8 +7,8 @@ with the account key, bound to the secret's identity, and decrypted only by
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from hoarfrost.catalog.objects import drop_object, find, show_objects, store_new

@@ -240,9 +240,9 @@ class Fetcher:
 
     def _follow(self, method: str, url: str, headers: dict[str, str]) -> tuple[httpx.Response, str]:
         seen: set[str] = set()
-        current = url
-        for hop in range(MAX_REDIRECTS + 1):
-            current = self._check(current, previous=url if hop else None)
+        current, previous = url, None
+        for _hop in range(MAX_REDIRECTS + 1):
+            current = self._check(current, previous=previous)
             response = self._send(method, current, headers)
             if response.status_code not in _REDIRECTS:
                 if response.status_code >= 400:
@@ -262,7 +262,7 @@ class Fetcher:
                 raise RepositoryError(
                     f"Redirect loop at {redact_url(current)} -> {redact_url(nxt)}.", http_status=502
                 )
-            current = nxt
+            current, previous = nxt, current
         raise RepositoryError(
             f"More than {MAX_REDIRECTS} redirects starting at {redact_url(url)}.", http_status=502
         )

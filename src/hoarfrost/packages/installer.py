@@ -93,8 +93,14 @@ def install_invocation(
         "--only-binary",
         ":all:",
         "--compile-bytecode",
+        # Hard links from uv's cache (same file system: both live in the cache dir): copying
+        # the files costs about as much as the whole rest of a cold install of a numpy/pandas
+        # stack. Safe because unpacked archives in uv's cache are never modified in place (uv
+        # writes RECORD, INSTALLER and bytecode as new files), and removing either side leaves
+        # the other intact. The chmod -w of a built environment also applies to the cache's
+        # inodes, which uv only ever reads or unlinks.
         "--link-mode",
-        "copy",  # hard links into uv's cache would let a later cache prune touch the env
+        "hardlink",
         *source,
         "--quiet",
         "--color",

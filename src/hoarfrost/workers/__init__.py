@@ -1,1 +1,29 @@
-"""hoarfrost.workers."""
+"""User Python code in isolated worker processes (DESIGN.md decision 5).
+
+The engine's surface: build a :class:`FunctionSpec`, get a :class:`Runner` (a :class:`WorkerPool`
+per runtime + environment, or a :class:`FakeRunner` in engine tests), convert Arrow batches with
+:func:`arrow_to_python_columns` / :func:`python_to_arrow`.
+"""
+
+from hoarfrost.workers.pool import WorkerPool
+from hoarfrost.workers.runner import FakeRunner, Runner
+from hoarfrost.workers.spec import FunctionSpec, LoadInfo, ProcedureResult
+from hoarfrost.workers.types import (
+    SqlType,
+    arrow_to_python_columns,
+    python_to_arrow,
+    python_to_arrow_table,
+)
+
+__all__ = [
+    "FakeRunner",
+    "FunctionSpec",
+    "LoadInfo",
+    "ProcedureResult",
+    "Runner",
+    "SqlType",
+    "WorkerPool",
+    "arrow_to_python_columns",
+    "python_to_arrow",
+    "python_to_arrow_table",
+]

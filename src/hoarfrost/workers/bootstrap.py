@@ -233,6 +233,7 @@ class Function:
         if self.kind not in KINDS:
             raise LoadError(f"Unknown function kind {self.kind!r}; expected one of {KINDS}.")
         self.arg_kinds: list[str] = list(spec.get("arg_kinds") or [])
+        self.return_kind: str | None = spec.get("return_kind")
         filename = f"<{self.name}>"
         code: str = spec["code"]
         # Registered with linecache so tracebacks show the user's source lines; mtime None keeps
@@ -269,8 +270,19 @@ class Function:
         if self.kind == "vectorized":
             return self._call_vectorized(columns, nrows)
         if not columns:
-            return _plain_list(self.handler() for _ in range(nrows))
-        return _plain_list(map(self.handler, *columns))
+            return self._pack([self.handler() for _ in range(nrows)])
+        return self._pack(list(map(self.handler, *columns)))
+
+    def _pack(self, out: list[Any]) -> list[Any] | array.array[Any]:
+        # Integer/float results go back as one flat buffer when they all fit: array() converts in
+        # C and refuses None, floats for 'q', and anything else, which then takes the plain path.
+        typecode = {"int": "q", "float": "d"}.get(self.return_kind or "")
+        if typecode:
+            try:
+                return array.array(typecode, out)
+            except (TypeError, OverflowError):
+                pass
+        return _plain_list(out)
 
     def _call_vectorized(self, columns: list[Any], nrows: int) -> list[Any] | array.array[Any]:
         pd = _import_pandas()

@@ -60,6 +60,7 @@ class FunctionSpec:
             "handler": self.handler,
             "kind": self.kind,
             "arg_kinds": [t.worker_kind for t in self.arg_types],
+            "return_kind": self.returns.kind if isinstance(self.returns, SqlType) else None,
         }
 
 
