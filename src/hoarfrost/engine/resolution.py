@@ -201,14 +201,10 @@ class PackageManager:
         if policy is not None and gw.hidden_versions:
             # uv saw no acceptable version of a package whose versions the policy hid: name the
             # package, the newest hidden version and the rule, not uv's generic text.
-            for name, hidden in gw.hidden_versions.items():
-                version, decision = hidden[-1]
-                if name.lower() in failure.msg.lower().replace("_", "-"):
-                    return PackageError(
-                        f"{PREFIX} '{policy.violation_message(name, version, decision)}'"
-                    )
-            name, hidden = next(iter(gw.hidden_versions.items()))
-            version, decision = hidden[-1]
+            named = [n for n in gw.hidden_versions if n.lower() in failure.msg.lower()]
+            name = (named or list(gw.hidden_versions))[0]
+            version = gw.hidden_versions[name][-1][0]
+            decision = policy.decide(name, version, at_creation=True)
             return PackageError(f"{PREFIX} '{policy.violation_message(name, version, decision)}'")
         return failure
 
