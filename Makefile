@@ -15,15 +15,15 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 lint: venv
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench demo
+	$(BIN)/ruff format --check src tests bench demo
 	$(BIN)/mypy
 
 test: venv lint
 	$(BIN)/python -m pytest -q tests
 
 demo: venv
-	$(BIN)/python -m hoarfrost.demo
+	$(BIN)/python demo/seed_demo.py
 
 clean:
 	rm -rf $(VENV) .hoarfrost .pytest_cache .mypy_cache .ruff_cache

@@ -31,6 +31,7 @@ Known not to translate (or to differ from Snowflake):
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -46,6 +47,10 @@ from hoarfrost.errors import Error, SqlSyntaxError, UnsupportedFeature
 from hoarfrost.sql.transforms import TRANSFORMS
 
 __all__ = ["StatementKind", "Translation", "dml_counts", "translate"]
+
+# sqlglot logs a warning whenever it falls back to an opaque Command; we turn those into
+# UnsupportedFeature errors ourselves, so its log lines would only be noise on a user's terminal.
+logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
 StatementKind = Literal["query", "insert", "update", "delete", "merge", "ddl", "other"]
 

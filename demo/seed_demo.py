@@ -1,0 +1,172 @@
+"""`make demo`: the SEED.md scenario end to end against a real, local, authenticated repository.
+
+1. starts a local pypiserver with an htpasswd user (no fallback to PyPI),
+2. builds and uploads `test_whl_package`,
+3. makes `snowflake-snowpark-python` and its dependencies available in that repository
+   (downloaded from PyPI once, cached in .cache/demo-wheels),
+4. runs the SEED.md statements, pointed at that repository, printing each result,
+5. stops the server.
+
+The procedure body in SEED.md uses `test_whl_package` without importing it: CREATE succeeds and
+CALL fails with a NameError; the demo shows that, then runs the corrected body.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.support.pypiserver import PypiServer  # noqa: E402
+from tests.support.wheels import build_wheel  # noqa: E402
+
+import hoarfrost  # noqa: E402
+from hoarfrost.sql.statements import statement_kind_is_sensitive  # noqa: E402
+from hoarfrost.sql.tokens import redact_strings, split  # noqa: E402
+
+USER, PASSWORD = "demo-user", "demo-Passw0rd"
+WHEEL_CACHE = ROOT / ".cache" / "demo-wheels"
+PLATFORMS = ["manylinux_2_28_x86_64", "manylinux2014_x86_64", "manylinux_2_17_x86_64", "any"]
+
+
+def seed_statements(server: PypiServer) -> list[str]:
+    """SEED.md as written, with the example hosts replaced by the local repository."""
+    return [
+        f"""CREATE OR REPLACE SECRET my_repo_secret
+  TYPE = PASSWORD
+  USERNAME = '{USER}'
+  PASSWORD = '{PASSWORD}'""",
+        f"""CREATE OR REPLACE API INTEGRATION python_repo_integration
+  API_PROVIDER = ARTIFACT_REPOSITORY_API
+  API_ALLOWED_PREFIXES = ('{server.url}', 'https://artifactory.example.com')
+  ALLOWED_AUTHENTICATION_SECRETS = (my_repo_secret)
+  ENABLED = TRUE""",
+        f"""CREATE OR REPLACE ARTIFACT REPOSITORY my_python_repo
+  TYPE = PYPI
+  API_INTEGRATION = python_repo_integration
+  INDEX_URL = '{server.index_url}'
+  AUTHENTICATION_SECRET = my_repo_secret
+  COMMENT = 'Customer-hosted Python package repository (local pypiserver)'""",
+        """CREATE OR REPLACE FUNCTION test_udf()
+  RETURNS STRING
+  LANGUAGE PYTHON
+  RUNTIME_VERSION = 3.10
+  ARTIFACT_REPOSITORY = my_python_repo
+  ARTIFACT_REPOSITORY_PACKAGES = ('test_whl_package')
+  HANDLER = 'test'
+AS $$
+import test_whl_package
+
+def test():
+  return test_whl_package.say_hello()
+$$""",
+        "SELECT test_udf()",
+        """CREATE OR REPLACE PROCEDURE test_sproc()
+RETURNS STRING
+LANGUAGE PYTHON
+RUNTIME_VERSION = '3.11'
+ARTIFACT_REPOSITORY = my_python_repo
+ARTIFACT_REPOSITORY_PACKAGES = ('snowflake-snowpark-python', 'test_whl_package')
+HANDLER = 'run'
+AS $$
+def run(session):
+  return test_whl_package.say_hello()
+$$""",
+        "CALL test_sproc()",
+        """CREATE OR REPLACE PROCEDURE test_sproc()
+RETURNS STRING
+LANGUAGE PYTHON
+RUNTIME_VERSION = '3.11'
+ARTIFACT_REPOSITORY = my_python_repo
+ARTIFACT_REPOSITORY_PACKAGES = ('snowflake-snowpark-python', 'test_whl_package')
+HANDLER = 'run'
+AS $$
+import test_whl_package
+
+def run(session):
+  return test_whl_package.say_hello()
+$$""",
+        "CALL test_sproc()",
+        "DESCRIBE FUNCTION test_udf()",
+    ]
+
+
+def snowpark_wheels(console: Console) -> Path:
+    """snowflake-snowpark-python and its dependencies for CPython 3.11, downloaded once."""
+    marker = WHEEL_CACHE / ".complete"
+    if not marker.exists():
+        console.print("Downloading snowflake-snowpark-python and its dependencies (once)...")
+        WHEEL_CACHE.mkdir(parents=True, exist_ok=True)
+        argv = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--only-binary",
+            ":all:",
+            "--python-version",
+            "3.11",
+            "--implementation",
+            "cp",
+            "--abi",
+            "cp311",
+            *[a for p in PLATFORMS for a in ("--platform", p)],
+            "-d",
+            str(WHEEL_CACHE),
+            "snowflake-snowpark-python",
+        ]
+        # The machine's pip configuration may name local mirrors; the demo asks PyPI itself.
+        env = {**os.environ, "PIP_CONFIG_FILE": os.devnull}
+        subprocess.run(argv, check=True, env=env)
+        marker.touch()
+    return WHEEL_CACHE
+
+
+def _display(sql: str) -> str:
+    """The statement as the query history shows it: secret values redacted."""
+    (statement,) = split(sql)
+    return redact_strings(statement) if statement_kind_is_sensitive(statement) else sql
+
+
+def show(console: Console, sql: str, con: hoarfrost.Connection) -> None:
+    console.rule()
+    console.print(_display(sql), style="bold cyan", highlight=False)
+    try:
+        cursor = con.execute(sql)
+    except hoarfrost.Error as exc:
+        console.print(f"[red]{exc}[/red]", highlight=False)
+        return
+    table = Table(*[d[0] for d in cursor.description or []])
+    for row in cursor.fetchall():
+        table.add_row(*["" if v is None else str(v) for v in row])
+    console.print(table)
+
+
+def main() -> None:
+    console = Console()
+    with tempfile.TemporaryDirectory(prefix="hoarfrost-demo-") as tmp:
+        packages = Path(tmp) / "packages"
+        packages.mkdir()
+        build_wheel(packages, "test_whl_package", "1.0")
+        for wheel in snowpark_wheels(console).glob("*.whl"):
+            (packages / wheel.name).symlink_to(wheel)
+        with PypiServer(packages, Path(tmp) / "server", auth=(USER, PASSWORD)) as server:
+            console.print(f"Local repository: {server.index_url} (user {USER}, htpasswd)")
+            with hoarfrost.connect(
+                Path(tmp) / "account", cache_dir=ROOT / ".cache" / "hoarfrost"
+            ) as con:
+                for sql in seed_statements(server):
+                    show(console, sql, con)
+
+
+if __name__ == "__main__":
+    main()
