@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hoarfrost.egress import check_egress, parse_egress_ranges, parse_source_address
 from hoarfrost.errors import ConfigurationError
 
 __all__ = ["SETTINGS", "Setting", "Settings", "default_cache_dir"]
@@ -88,9 +89,18 @@ SETTINGS: dict[str, Setting] = {
         Setting("max_page_size", 20 << 20, "Largest index page read from a repository.", _size),
         Setting("max_file_size", 2 << 30, "Largest file downloaded from a repository.", _size),
         Setting("edition", "ENTERPRISE", "Edition of a new account.", lambda t: t.upper()),
-        Setting("egress_source_address", None, "Source address of repository connections."),
         Setting(
-            "egress_ranges", None, "Published egress ranges: 'cidr[@effective[@expires]],...'."
+            "egress_source_address",
+            None,
+            "IPv4 or IPv6 address of this machine that every repository connection is bound to.",
+            parse_source_address,
+        ),
+        Setting(
+            "egress_ranges",
+            None,
+            "Published egress ranges, 'cidr[@effective[@expires]],...' (ISO-8601 dates); "
+            "default: the source address's /32 or /128. Must contain the source address.",
+            parse_egress_ranges,
         ),
         Setting("user", "HOARFROST", "User name of local sessions.", lambda t: t.upper()),
         Setting("role", "ACCOUNTADMIN", "Role of new local sessions.", lambda t: t.upper()),
@@ -125,6 +135,7 @@ class Settings:
                     ) from None
             else:
                 values[name] = setting.default
+        check_egress(values)  # source address inside the published ranges (issue 5)
         self._values = values
 
     def __getattr__(self, name: str) -> Any:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from hoarfrost.catalog import integrations, parameters, policies, privileges, repositories, secrets
-from hoarfrost.engine import databases, package_sql, system_functions
+from hoarfrost.engine import databases, network, package_sql, system_functions
 from hoarfrost.engine.ordinary import run_ordinary
 from hoarfrost.engine.result import Result
 from hoarfrost.errors import UnsupportedFeature
@@ -31,6 +31,7 @@ HANDLERS: dict[tuple[str, str], Handler] = {
 }
 system_functions.SYSTEM_FUNCTIONS.update(package_sql.SYSTEM_FUNCTIONS)
 system_functions.VIRTUAL_TABLES.update(package_sql.VIRTUAL_TABLES)
+system_functions.SYSTEM_FUNCTIONS.update(network.SYSTEM_FUNCTIONS)
 
 _VERBS = {
     "Create": "CREATE",

@@ -105,7 +105,10 @@ class Engine:
         return str(self.home / "databases" / f"{safe}.duckdb")
 
     def attached(self) -> set[str]:
-        rows = self.data.execute("SELECT database_name FROM duckdb_databases()").fetchall()
+        # self.data is shared by every session of the process: one query at a time on it (DuckDB
+        # refuses a concurrent call on a busy connection, and results must not interleave).
+        with self.lock:
+            rows = self.data.execute("SELECT database_name FROM duckdb_databases()").fetchall()
         return {r[0] for r in rows}
 
     def _attach(self, name: str) -> None:

@@ -21,6 +21,7 @@ from hoarfrost.catalog.policies import account_policy
 from hoarfrost.catalog.privileges import require_usage
 from hoarfrost.catalog.secrets import read_secret
 from hoarfrost.catalog.store import CatalogObject
+from hoarfrost.engine.network import gateway_options
 from hoarfrost.errors import PackageError, ProgrammingError, RepositoryError
 from hoarfrost.packages.credentials import Credentials
 from hoarfrost.packages.envstore import EnvStore
@@ -67,7 +68,7 @@ class PackageManager:
         self.store = FileStore(self.cache / "files")
         self._envs: EnvStore | None = None
         self._lock = threading.Lock()
-        self.network_hooks: list[NetworkHook] = []
+        self.network_hooks: list[NetworkHook] = [gateway_options]  # issue 5: egress, private link
 
     # -- runtimes ------------------------------------------------------------------------
     def runtime(self, version: object) -> Runtime:

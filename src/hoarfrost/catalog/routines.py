@@ -1,0 +1,202 @@
+"""Python functions and procedures as the engine sees them: a typed view (:class:`Routine`) over
+the catalog object that CREATE FUNCTION / PROCEDURE stored, and the lookup of overloads.
+
+An object's ``signature`` is its argument type families, ``(NUMBER, VARCHAR)``: overloads of one
+name differ by it, and ``DROP FUNCTION f(INT)`` finds ``f(NUMBER(38,0))`` because both are NUMBER.
+Temporary routines live in ``session.temp_objects`` only and shadow a permanent routine of the
+same signature.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from hoarfrost.catalog.store import CatalogObject
+from hoarfrost.packages.lock import Lock
+from hoarfrost.sql.ast import Name, quote_ident
+from hoarfrost.workers.spec import FunctionKind, FunctionSpec
+from hoarfrost.workers.types import SqlType
+
+if TYPE_CHECKING:
+    from hoarfrost.engine.session import Session
+
+__all__ = ["ROUTINE_KINDS", "Routine", "family", "overloads", "signature_of"]
+
+ROUTINE_KINDS = ("FUNCTION", "PROCEDURE")
+
+_FAMILIES = {
+    "int": "NUMBER",
+    "decimal": "NUMBER",
+    "float": "FLOAT",
+    "str": "VARCHAR",
+    "bool": "BOOLEAN",
+    "binary": "BINARY",
+    "date": "DATE",
+    "time": "TIME",
+    "timestamp_ntz": "TIMESTAMP_NTZ",
+    "timestamp_ltz": "TIMESTAMP_LTZ",
+    "timestamp_tz": "TIMESTAMP_TZ",
+    "variant": "VARIANT",
+    "object": "OBJECT",
+    "array": "ARRAY",
+}
+
+
+def family(sql_type: SqlType) -> str:
+    return _FAMILIES[sql_type.kind]
+
+
+def signature_of(types: Sequence[SqlType]) -> str:
+    return "(" + ", ".join(family(t) for t in types) + ")"
+
+
+@dataclass(frozen=True)
+class Routine:
+    """A stored FUNCTION or PROCEDURE; ``temp_session`` is the owning session of a TEMPORARY one."""
+
+    obj: CatalogObject
+    temp_session: int | None = None
+
+    # -- identity ------------------------------------------------------------------------
+    @property
+    def kind(self) -> str:
+        return self.obj.kind
+
+    @property
+    def name(self) -> str:
+        return self.obj.name
+
+    @property
+    def props(self) -> dict[str, Any]:
+        return self.obj.props
+
+    @property
+    def qualified(self) -> str:
+        return self.obj.qualified
+
+    @cached_property
+    def duck_name(self) -> str:
+        """The name under which DuckDB knows this routine: stable across CREATE OR REPLACE, so a
+        view's stored text keeps calling the current definition."""
+        temp = f"#temp{self.temp_session}" if self.temp_session is not None else ""
+        ident = "\0".join([*self.obj.key, temp])
+        return "__HF_UDF_" + hashlib.sha256(ident.encode()).hexdigest()[:20].upper()
+
+    @cached_property
+    def stamp(self) -> str:
+        """Changes whenever the definition does (a replaced routine is registered afresh)."""
+        text = json.dumps(self.props, sort_keys=True) + str(self.obj.created_on)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    # -- declaration ---------------------------------------------------------------------
+    @property
+    def args(self) -> list[tuple[str, str, str | None]]:
+        return [(a[0], a[1], a[2]) for a in self.props["args"]]
+
+    @cached_property
+    def arg_types(self) -> tuple[SqlType, ...]:
+        return tuple(SqlType.parse(a[1]) for a in self.props["args"])
+
+    @property
+    def min_args(self) -> int:
+        return sum(1 for a in self.props["args"] if a[2] is None)
+
+    @property
+    def max_args(self) -> int:
+        return len(self.props["args"])
+
+    @cached_property
+    def returns(self) -> SqlType | None:
+        text = self.props.get("returns")
+        return SqlType.parse(text) if text else None
+
+    @cached_property
+    def returns_table(self) -> tuple[tuple[str, SqlType], ...] | None:
+        cols = self.props.get("returns_table")
+        if cols is None:
+            return None
+        return tuple((c[0], SqlType.parse(c[1])) for c in cols)
+
+    @property
+    def is_table_function(self) -> bool:
+        return self.kind == "FUNCTION" and self.returns_table is not None
+
+    @property
+    def strict(self) -> bool:
+        return self.props.get("null_handling") == "RETURNS NULL ON NULL INPUT"
+
+    @property
+    def volatile(self) -> bool:
+        return self.props.get("volatility", "VOLATILE") != "IMMUTABLE"
+
+    @property
+    def temporary(self) -> bool:
+        return self.temp_session is not None
+
+    @cached_property
+    def lock(self) -> Lock:
+        return Lock.from_json(self.props["lock"])
+
+    @cached_property
+    def spec(self) -> FunctionSpec:
+        kind: FunctionKind = self.props.get("udf_kind") or "scalar"
+        returns: SqlType | tuple[tuple[str, SqlType], ...] | None = self.returns
+        if self.returns_table is not None:
+            returns = self.returns_table
+        return FunctionSpec(
+            name=self.name,
+            code=self.props["body"],
+            handler=self.props["handler"],
+            kind=kind,
+            arg_types=self.arg_types,
+            returns=returns,
+            strict=self.strict,
+        )
+
+    def signature_text(self, with_names: bool = True) -> str:
+        if with_names:
+            return "(" + ", ".join(f"{quote_ident(a[0])} {a[1]}" for a in self.args) + ")"
+        return self.obj.signature
+
+    def returns_text(self) -> str:
+        if self.returns_table is not None:
+            cols = ", ".join(f"{quote_ident(n)} {t.name}" for n, t in self.returns_table)
+            return f"TABLE ({cols})"
+        assert self.returns is not None
+        return self.returns.name + (" NOT NULL" if self.props.get("returns_not_null") else "")
+
+    def arguments_text(self) -> str:
+        """SHOW's ``arguments`` column: ``F(NUMBER, VARCHAR) RETURN VARCHAR``."""
+        families = self.obj.signature
+        return f"{quote_ident(self.name)}{families} RETURN {self.returns_text()}"
+
+
+def _routines(session: Session, kind: str, db: str, schema: str, name: str) -> list[Routine]:
+    found: dict[str, Routine] = {}
+    for obj in session.engine.catalog.list(kind, db, schema):
+        if obj.name == name:
+            found[obj.signature] = Routine(obj)
+    for key, obj in session.temp_objects.items():
+        if key[:4] == (kind, db, schema, name):
+            found[obj.signature] = Routine(obj, session.id)
+    return list(found.values())
+
+
+def overloads(session: Session, kind: str, name: Name) -> list[Routine]:
+    """Every routine of ``kind`` named ``name`` (qualified against the session), temp first."""
+    db, schema, obj_name = session.qualify(name)
+    return _routines(session, kind, db, schema, obj_name)
+
+
+def in_schema(session: Session, kind: str, db: str, schema: str) -> list[Routine]:
+    """All routines of ``kind`` in one schema, temporary ones of this session included."""
+    permanent = {o.key: Routine(o) for o in session.engine.catalog.list(kind, db, schema)}
+    for key, obj in session.temp_objects.items():
+        if key[:3] == (kind, db, schema):
+            permanent[key] = Routine(obj, session.id)
+    return list(permanent.values())
