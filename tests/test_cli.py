@@ -6,8 +6,10 @@ from __future__ import annotations
 import base64
 import json
 import os
+import select
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -281,8 +283,10 @@ def test_settings_with_a_bad_environment_is_a_user_error(invoke: Invoke) -> None
 
 
 # -- a terminal: prompts, line editing and the history file --------------------------------
-def _terminal_session(home: Path, keys: str) -> str:
-    """Type ``keys`` into ``hoarfrost sql`` on a pseudo-terminal; everything it showed."""
+def _terminal_session(home: Path, lines: list[str]) -> str:
+    """Type ``lines`` into ``hoarfrost sql`` on a pseudo-terminal, each once the prompt shows
+    (keys typed before readline takes the terminal may be lost), then Ctrl-D; everything it
+    showed."""
     pty = pytest.importorskip("pty")
     master, slave = pty.openpty()
     environ = {k: v for k, v in os.environ.items() if not k.startswith("HOARFROST_")}
@@ -296,9 +300,30 @@ def _terminal_session(home: Path, keys: str) -> str:
         close_fds=True,
     )
     os.close(slave)
-    os.write(master, keys.encode())
     shown = b""
-    while True:
+    try:
+        for keys in [*lines, "\x04"]:  # Ctrl-D: end of input
+            shown += _read_until_prompt(master)
+            os.write(master, keys.encode())
+        shown += _read_until_prompt(master, prompt=None)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return shown.decode(errors="replace").replace("\r\n", "\n")
+
+
+def _read_until_prompt(master: int, prompt: bytes | None = b"> ", timeout: float = 60) -> bytes:
+    """What the terminal shows until it ends with ``prompt`` (None: until the program ends)."""
+    shown = b""
+    deadline = time.monotonic() + timeout
+    while prompt is None or not shown.endswith(prompt):
+        remaining = deadline - time.monotonic()
+        assert remaining > 0, f"no prompt; the terminal shows {shown!r}"
+        if not select.select([master], [], [], remaining)[0]:
+            continue
         try:
             chunk = os.read(master, 65536)
         except OSError:  # EIO: the program ended and closed the terminal
@@ -306,21 +331,18 @@ def _terminal_session(home: Path, keys: str) -> str:
         if not chunk:
             break
         shown += chunk
-    os.close(master)
-    assert proc.wait(timeout=60) == 0
-    return shown.decode(errors="replace").replace("\r\n", "\n")
+    return shown
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
 def test_terminal_prompt_and_history_without_secrets(home: Path) -> None:
     password = "hunter2-never-stored"
-    keys = (
-        "create secret s type = password\n"
-        f"  username = 'u' password = '{password}';\n"
-        "select 41 + 1 answer;\n"
-        "\x04"  # Ctrl-D: end of input
-    )
-    shown = _terminal_session(home, keys)
+    lines = [
+        "create secret s type = password\n",
+        f"  username = 'u' password = '{password}';\n",
+        "select 41 + 1 answer;\n",
+    ]
+    shown = _terminal_session(home, lines)
     assert "hoarfrost> " in shown
     assert "        -> " in shown  # the continuation prompt of the two-line statement
     assert "ANSWER\n42" in shown
@@ -336,5 +358,5 @@ def test_terminal_prompt_and_history_without_secrets(home: Path) -> None:
             assert password.encode() not in path.read_bytes(), path
 
     # The next session recalls the last statement with the up arrow and runs it again.
-    shown = _terminal_session(home, "\x1b[A\n\x04")
+    shown = _terminal_session(home, ["\x1b[A\n"])
     assert "ANSWER\n42" in shown
