@@ -25,6 +25,7 @@ from typing import IO, Any, NoReturn
 
 import click
 from rich.console import Console
+from rich.status import Status
 from rich.table import Table
 from rich.text import Text
 from sqlglot.tokens import TokenType
@@ -149,17 +150,47 @@ class Runner:
     """Runs scripts statement by statement, printing each result as soon as it is known."""
 
     def __init__(self, conn: hoarfrost.Connection, fmt: str):
+        from hoarfrost.engine.resolution import packages_of
+
         self.conn = conn
         self.render = RENDERERS[fmt]
         self.printed = 0
+        self.progress = _Progress()
+        packages_of(conn.engine).progress.append(self.progress)
 
     def run(self, script: str) -> None:
         """Run every statement of ``script``; the first error stops the script and is raised."""
         for statement in split(script):
-            for cursor in self.conn.execute_string(statement.text):
+            try:
+                cursors = self.conn.execute_string(statement.text)
+            finally:
+                self.progress.stop()
+            for cursor in cursors:
                 self.render(cursor, self.printed == 0)
                 sys.stdout.flush()
                 self.printed += 1
+
+
+class _Progress:
+    """A spinner on stderr while a resolution or environment build runs (terminals only)."""
+
+    def __init__(self) -> None:
+        self.console = Console(stderr=True)
+        self.status: Status | None = None
+
+    def __call__(self, message: str) -> None:
+        if not self.console.is_terminal:
+            return
+        if self.status is None:
+            self.status = self.console.status(message)
+            self.status.start()
+        else:
+            self.status.update(message)
+
+    def stop(self) -> None:
+        if self.status is not None:
+            self.status.stop()
+            self.status = None
 
 
 def _is_complete(buffer: str) -> bool:
@@ -341,6 +372,47 @@ def _read(file: IO[str]) -> str:
         return file.read()
     except UnicodeDecodeError:
         raise click.FileError(file.name, hint="it is not UTF-8 text")
+
+
+@cli.group()
+def envs() -> None:
+    """The package environments in the cache (HOARFROST_CACHE_DIR)."""
+
+
+@envs.command("list")
+@click.option("--home", type=click.Path(file_okay=False), default=None, help=HOME_HELP)
+def envs_list(home: str | None) -> None:
+    """List the environments in the cache, with the functions of --home that use each."""
+    from hoarfrost.engine.envs import referenced_environments
+    from hoarfrost.engine.resolution import packages_of
+
+    with _exit_on_error(), hoarfrost.connect(home) as conn:
+        used = referenced_environments(conn.engine)
+        table = Table("key", "runtime", "packages", "size (MiB)", "created", "used by")
+        for info in packages_of(conn.engine).envs.list():
+            table.add_row(
+                Text(info.key[:16]),
+                Text(info.lock.runtime),
+                Text(", ".join(info.lock.installed_packages())),
+                Text(f"{info.size / (1 << 20):.1f}"),
+                Text(str(info.created)),
+                Text(", ".join(used.get(info.key, [])) or "-"),
+            )
+        _console().print(table)
+
+
+@envs.command("prune")
+@click.option("--home", type=click.Path(file_okay=False), default=None, help=HOME_HELP)
+def envs_prune(home: str | None) -> None:
+    """Remove environments no function or procedure of --home uses (and leftovers of
+    interrupted builds). Retained wheels stay, so a pruned environment is rebuilt when needed."""
+    from hoarfrost.engine.envs import referenced_environments
+    from hoarfrost.engine.resolution import packages_of
+
+    with _exit_on_error(), hoarfrost.connect(home) as conn:
+        keep = set(referenced_environments(conn.engine))
+        removed = packages_of(conn.engine).envs.prune(keep)
+        click.echo(f"Removed {len(removed)} environment(s); kept {len(keep)} in use.")
 
 
 @cli.command()

@@ -87,6 +87,11 @@ def test_private_link_needs_business_critical(edition: str) -> None:
 
 
 def test_edition_is_chosen_when_the_account_is_created(tmp_path: Path) -> None:
+    with hoarfrost.connect(":memory:") as con:
+        row = con.execute("SHOW PARAMETERS LIKE 'EDITION' IN ACCOUNT").fetchone()
+        assert row is not None and row[1:4] == ("ENTERPRISE", "ENTERPRISE", "ACCOUNT")
+    with pytest.raises(hoarfrost.InterfaceError, match="'PLATINUM' is not an edition"):
+        hoarfrost.connect(":memory:", edition="platinum")
     home = tmp_path / "acct"
     with hoarfrost.connect(home, edition="BUSINESS_CRITICAL") as con:
         _provision(con, "127.0.0.1:8443")

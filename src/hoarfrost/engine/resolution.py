@@ -69,6 +69,12 @@ class PackageManager:
         self._envs: EnvStore | None = None
         self._lock = threading.Lock()
         self.network_hooks: list[NetworkHook] = [gateway_options]  # issue 5: egress, private link
+        # Listeners told what a long resolution or build is doing (the CLI shows a spinner).
+        self.progress: list[Callable[[str], None]] = []
+
+    def _say(self, message: str) -> None:
+        for listener in list(self.progress):
+            listener(message)
 
     # -- runtimes ------------------------------------------------------------------------
     def runtime(self, version: object) -> Runtime:
@@ -149,6 +155,7 @@ class PackageManager:
             return Lock((), runtime.version, runtime.full_version, platform_for(architecture)), None
         repo = self.repository(session, repository)
         policy = account_policy(session)
+        self._say(f"Resolving {', '.join(specs)} for Python {runtime.version} from {repo.name}")
         with self._gateway(session, repo, policy) as gw:
             try:
                 lock = resolve(
@@ -210,12 +217,15 @@ class PackageManager:
         return failure
 
     def _build(self, lock: Lock, gw: Gateway) -> Path:
+        if not self.envs.exists(lock):
+            self._say(f"Building the environment of {len(lock.packages)} package(s)")
         return self.envs.ensure(lock, index_url=gw.index_url)
 
     def ensure_env(self, lock: Lock) -> Path:
         """The environment of a frozen lock, rebuilt from retained files if it was pruned."""
         if self.envs.exists(lock) or not lock.packages:
             return self.envs.path(lock)
+        self._say("Rebuilding an environment from retained files")
         with Gateway.offline(self.store, lock.files()) as gw:
             return self.envs.ensure(lock, index_url=gw.index_url)
 

@@ -1,0 +1,341 @@
+"""CREATE / DROP of Python FUNCTION and PROCEDURE (SPEC.md section 6).
+
+CREATE validates everything before it writes anything: language and clauses, types (they must
+map, :class:`SqlType`), the package list (both spellings), then resolves and builds the
+environment through the governed gateway (frozen: the lock is stored with the routine), loads
+the code once in a worker of that environment (the handler must exist), and only then writes
+the catalog in one transaction, so a failed CREATE OR REPLACE leaves the old routine intact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+from hoarfrost.catalog.objects import not_found, store_new
+from hoarfrost.catalog.routines import Routine, overloads, signature_of
+from hoarfrost.catalog.store import CatalogObject
+from hoarfrost.engine.resolution import Repository, packages_of
+from hoarfrost.engine.result import Result, status_result
+from hoarfrost.engine.udf import udf_service
+from hoarfrost.errors import (
+    InvalidValue,
+    ObjectAlreadyExists,
+    PackageError,
+    ProgrammingError,
+    SqlSyntaxError,
+    UnsupportedFeature,
+)
+from hoarfrost.packages.runtimes import parse_runtime_version
+from hoarfrost.sql.ast import Create, Drop, Ident, KeyValues, ListValue, Name, Num, Str, Value
+from hoarfrost.workers.types import SqlType
+
+if TYPE_CHECKING:
+    from hoarfrost.engine.session import Session
+
+__all__ = ["HANDLERS", "SNOWPARK", "find_routine"]
+
+SNOWPARK = "snowflake-snowpark-python"
+_KNOWN_PROPS = {
+    "RUNTIME_VERSION",
+    "PACKAGES",
+    "ARTIFACT_REPOSITORY",
+    "ARTIFACT_REPOSITORY_PACKAGES",
+    "RESOURCE_CONSTRAINT",
+    "HANDLER",
+    "COMMENT",
+}
+_UNSUPPORTED_PROPS = {
+    "IMPORTS": "IMPORTS (stage files) is not supported yet: hoarfrost has no stages. Put the "
+    "code in the AS clause or publish it as a package in the artifact repository.",
+    "TARGET_PATH": "TARGET_PATH is not supported: hoarfrost has no stages.",
+    "EXTERNAL_ACCESS_INTEGRATIONS": "EXTERNAL_ACCESS_INTEGRATIONS is not supported: Python "
+    "functions run without network access.",
+    "SECRETS": "SECRETS is not supported: Python functions cannot read secrets.",
+}
+
+
+def _text(value: Value, prop: str) -> str:
+    if isinstance(value, Str):
+        return value.value
+    if isinstance(value, Num):
+        return value.text
+    if isinstance(value, Ident):
+        return ".".join(value.name.parts)
+    raise InvalidValue(f"SQL compilation error:\ninvalid value for property '{prop}'.")
+
+
+def _string_list(value: Value, prop: str) -> list[str]:
+    items = value.items if isinstance(value, ListValue) else (value,)
+    out = []
+    for item in items:
+        if not isinstance(item, Str):
+            raise InvalidValue(
+                f"SQL compilation error:\n{prop} takes a list of quoted strings, e.g. "
+                f"{prop} = ('numpy', 'pandas>=2')."
+            )
+        out.append(item.value.strip())
+    return out
+
+
+def _sql_type(text: str, what: str) -> SqlType:
+    try:
+        return SqlType.parse(text)
+    except InvalidValue as exc:
+        raise InvalidValue(f"SQL compilation error:\n{exc.msg} (in {what})") from None
+
+
+# -- the clauses of CREATE ---------------------------------------------------------------
+def _check_clauses(node: Create) -> None:
+    language = node.flags.get("LANGUAGE", "SQL").upper()
+    if language != "PYTHON":
+        raise UnsupportedFeature(
+            f"LANGUAGE {language} is not supported by hoarfrost: only LANGUAGE PYTHON functions "
+            "and procedures can be created."
+        )
+    for prop in node.props:
+        if prop in _UNSUPPORTED_PROPS:
+            raise UnsupportedFeature(_UNSUPPORTED_PROPS[prop])
+        if prop not in _KNOWN_PROPS:
+            raise SqlSyntaxError(
+                f"SQL compilation error:\ninvalid property '{prop}' for "
+                f"{node.kind.lower()}; expected one of {', '.join(sorted(_KNOWN_PROPS))}."
+            )
+    for required in ("RUNTIME_VERSION", "HANDLER"):
+        if required not in node.props:
+            raise ProgrammingError(
+                f"SQL compilation error:\n{required} is required for a Python "
+                f"{node.kind.lower()}.",
+                errno=1044,
+                sqlstate="42601",
+            )
+    if not node.body or not node.body.strip():
+        raise ProgrammingError(
+            f"SQL compilation error:\nA Python {node.kind.lower()} needs its code: AS $$ ... $$.",
+            errno=1044,
+            sqlstate="42601",
+        )
+
+
+def _package_specs(node: Create) -> list[str]:
+    """PACKAGES and ARTIFACT_REPOSITORY_PACKAGES mean the same; both differently is an error."""
+    lists = {
+        p: _string_list(node.props[p], p)
+        for p in ("PACKAGES", "ARTIFACT_REPOSITORY_PACKAGES")
+        if p in node.props
+    }
+    if len(lists) == 2 and sorted(lists["PACKAGES"]) != sorted(
+        lists["ARTIFACT_REPOSITORY_PACKAGES"]
+    ):
+        raise InvalidValue(
+            "SQL compilation error:\nPACKAGES and ARTIFACT_REPOSITORY_PACKAGES list different "
+            "packages; they are two spellings of one list. Give one of them."
+        )
+    return next(iter(lists.values()), [])
+
+
+def _requirement_name(spec: str) -> str:
+    try:
+        return str(canonicalize_name(Requirement(spec).name))
+    except InvalidRequirement:
+        return str(canonicalize_name(spec.split("=")[0].split("<")[0].split(">")[0].strip()))
+
+
+def _check_snowpark(node: Create, specs: list[str]) -> None:
+    uses_repository = bool(specs) or "ARTIFACT_REPOSITORY" in node.props
+    if node.kind != "PROCEDURE" or not uses_repository:
+        return
+    if not any(_requirement_name(s) == SNOWPARK for s in specs):
+        raise PackageError(
+            f"Cannot create procedure {node.name.last}: a Python procedure runs with Snowpark, "
+            f"so the artifact repository must host {SNOWPARK}; add '{SNOWPARK}' to "
+            "ARTIFACT_REPOSITORY_PACKAGES"
+        )
+
+
+def _architecture(node: Create) -> str | None:
+    value = node.props.get("RESOURCE_CONSTRAINT")
+    if value is None:
+        return None
+    if not isinstance(value, KeyValues) or set(value.pairs) != {"ARCHITECTURE"}:
+        raise InvalidValue(
+            "SQL compilation error:\nRESOURCE_CONSTRAINT takes (architecture = 'x86')."
+        )
+    return _text(value.pairs["ARCHITECTURE"], "RESOURCE_CONSTRAINT")
+
+
+def _repository(node: Create) -> Name | None:
+    value = node.props.get("ARTIFACT_REPOSITORY")
+    if value is None:
+        return None
+    if isinstance(value, Ident):
+        return value.name
+    from hoarfrost.sql.names import parse_name
+
+    return parse_name(_text(value, "ARTIFACT_REPOSITORY"))
+
+
+def _declared(node: Create) -> dict[str, Any]:
+    """The declaration part of the props, with every type checked."""
+    for a in node.args:
+        _sql_type(a.type, f"argument {a.name}")
+    props: dict[str, Any] = {
+        "language": "PYTHON",
+        "args": [[a.name, a.type, a.default] for a in node.args],
+        "returns": None,
+        "returns_table": None,
+        "returns_not_null": node.returns_not_null,
+    }
+    if node.returns_table is not None:
+        if node.kind == "FUNCTION" and not node.returns_table:
+            raise InvalidValue("SQL compilation error:\nA table function must declare columns.")
+        for c in node.returns_table:
+            _sql_type(c.type, f"column {c.name} of RETURNS TABLE")
+        props["returns_table"] = [[c.name, c.type] for c in node.returns_table]
+    else:
+        assert node.returns is not None
+        _sql_type(node.returns, "RETURNS")
+        props["returns"] = node.returns
+    return props
+
+
+# -- CREATE --------------------------------------------------------------------------------
+def create_routine(session: Session, node: Create) -> Result:
+    _check_clauses(node)
+    db, schema, name = session.qualify(node.name)
+    props = _declared(node)
+    signature = signature_of([SqlType.parse(a.type) for a in node.args])
+    existing = _existing(session, node.kind, db, schema, name, signature, node.temporary)
+    if existing is not None and node.if_not_exists:
+        return status_result(f"{name} already exists, statement succeeded.")
+    if existing is not None and not node.or_replace:
+        raise ObjectAlreadyExists(f"SQL compilation error:\nObject '{name}' already exists.")
+    specs = _package_specs(node)
+    _check_snowpark(node, specs)
+    runtime = parse_runtime_version(_text(node.props["RUNTIME_VERSION"], "RUNTIME_VERSION"))
+    architecture = _architecture(node)
+    lock, repo = packages_of(session.engine).resolve(
+        session, runtime, specs, _repository(node) if specs else None, architecture=architecture
+    )
+    props.update(
+        runtime_version=runtime,
+        handler=_text(node.props["HANDLER"], "HANDLER"),
+        body=node.body,
+        packages=_string_list(node.props["PACKAGES"], "PACKAGES")
+        if "PACKAGES" in node.props
+        else [],
+        artifact_repository=_repository_name(session, node, repo),
+        artifact_repository_packages=specs if repo is not None else [],
+        architecture=architecture,
+        lock=lock.to_json(),
+        null_handling=node.flags.get("NULL_HANDLING", "CALLED ON NULL INPUT"),
+        volatility=node.flags.get("VOLATILITY", "VOLATILE"),
+        execute_as=node.flags.get("EXECUTE_AS", "OWNER") if node.kind == "PROCEDURE" else None,
+        secure=node.secure,
+        temporary=node.temporary,
+    )
+    props["udf_kind"] = _kind(node)
+    comment = _text(node.props["COMMENT"], "COMMENT") if "COMMENT" in node.props else None
+    obj = CatalogObject(
+        node.kind, db, schema, name, signature, session.role, comment=comment, props=props
+    )
+    routine = Routine(obj, session.id if node.temporary else None)
+    info = udf_service(session.engine).load(routine)
+    obj.props["udf_kind"] = info.kind
+    obj.props["max_batch_size"] = info.max_batch_size
+    routine = Routine(obj, routine.temp_session)
+    if node.temporary:
+        session.temp_objects[obj.key] = obj
+    else:
+        store_new(session, obj, or_replace=True, if_not_exists=False)
+    udf_service(session.engine).invalidate(routine)
+    return status_result(f"{node.kind.capitalize()} {name} successfully created.")
+
+
+def _repository_name(session: Session, node: Create, repo: Repository | None) -> str | None:
+    if repo is not None:
+        return repo.name
+    given = _repository(node)
+    return ".".join(session.qualify(given)) if given is not None else None
+
+
+def _kind(node: Create) -> str:
+    if node.kind == "PROCEDURE":
+        return "procedure"
+    return "udtf" if node.returns_table is not None else "scalar"
+
+
+def _existing(
+    session: Session, kind: str, db: str, schema: str, name: str, signature: str, temp: bool
+) -> CatalogObject | None:
+    key = (kind, db, schema, name, signature)
+    if temp:
+        return session.temp_objects.get(key)
+    return session.engine.catalog.get(*key)
+
+
+# -- lookup by signature (DROP, DESCRIBE) ---------------------------------------------------
+def find_routine(session: Session, kind: str, name: Name, arg_types: list[str] | None) -> Routine:
+    candidates = overloads(session, kind, name)
+    if arg_types is None:
+        if len(candidates) == 1:
+            return candidates[0]
+        if candidates:
+            raise ProgrammingError(
+                f"SQL compilation error:\n{kind.capitalize()} '{name.last}' has "
+                f"{len(candidates)} overloads; give the argument types, e.g. "
+                f"DESCRIBE {kind} {name.last}{candidates[0].obj.signature}.",
+                errno=2043,
+            )
+    else:
+        wanted = signature_of([_sql_type(t, "the argument types") for t in arg_types])
+        for routine in candidates:
+            if routine.obj.signature == wanted:
+                return routine
+    shown = f"{name.last}({', '.join(arg_types or [])})"
+    raise not_found(shown.upper() if name.last.isupper() else shown)
+
+
+def drop_routine(session: Session, node: Drop) -> Result:
+    try:
+        routine = find_routine(session, node.kind, node.name, node.arg_types or [])
+    except ProgrammingError:
+        if node.if_exists:
+            return status_result(
+                f"Drop statement executed successfully ({node.name.last} already dropped)."
+            )
+        raise
+    if routine.temporary:
+        session.temp_objects.pop(routine.obj.key, None)
+    else:
+        session.engine.catalog.delete(routine.obj)
+    udf_service(session.engine).invalidate(routine)
+    return status_result(f"{routine.name} successfully dropped.")
+
+
+def _invalidating(handler: Callable[..., Result]) -> Callable[..., Result]:
+    """Wrap a DATABASE/SCHEMA handler: dropping one drops its routines' cached names too."""
+
+    def run(session: Session, node: Any) -> Result:
+        try:
+            return handler(session, node)
+        finally:
+            udf_service(session.engine).invalidate()
+
+    return run
+
+
+def invalidating(handlers: dict[tuple[str, str], Callable[..., Result]]) -> dict[Any, Any]:
+    keys = [(v, k) for v in ("Create", "Drop") for k in ("DATABASE", "SCHEMA")]
+    return {key: _invalidating(handlers[key]) for key in keys if key in handlers}
+
+
+HANDLERS: dict[tuple[str, str], Callable[..., Result]] = {
+    ("Create", "FUNCTION"): create_routine,
+    ("Create", "PROCEDURE"): create_routine,
+    ("Drop", "FUNCTION"): drop_routine,
+    ("Drop", "PROCEDURE"): drop_routine,
+}

@@ -1,0 +1,274 @@
+"""Python functions inside DuckDB: worker pools per environment and the registration of each
+routine as a DuckDB Arrow UDF (``engine.services["udf"]``, see :func:`udf_service`).
+
+- One :class:`WorkerPool` per (runtime executable, environment key), kept warm and closed with
+  the engine. Settings: ``worker_pool_size``, ``worker_timeout``, ``worker_memory_limit``; the
+  user code's stdout/stderr go to ``<home or cache>/logs/python_udf.log``.
+- Each routine is registered under its stable ``duck_name`` (see :class:`Routine`) on a
+  connection this service owns, so registrations outlive sessions and are visible to every
+  cursor, including views queried later. A changed definition is registered afresh.
+- DuckDB wraps an exception raised inside a UDF in its own text; :meth:`UdfService.unwrap` gives
+  back the hoarfrost error that was raised (user tracebacks, worker crashes, policy refusals).
+- The account's packages policy is checked at execution, once per statement and routine
+  (SPEC.md section 5), with :func:`check_installed`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import threading
+from collections import OrderedDict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import pyarrow as pa
+
+from hoarfrost.catalog.policies import account_policy
+from hoarfrost.catalog.routines import Routine
+from hoarfrost.catalog.store import CatalogObject
+from hoarfrost.engine.resolution import packages_of
+from hoarfrost.errors import Error, InternalError, InvalidValue, PackageError
+from hoarfrost.packages.policy import check_installed
+from hoarfrost.workers import LoadInfo, WorkerPool, arrow_to_python_columns, python_to_arrow
+from hoarfrost.workers.types import SqlType
+
+if TYPE_CHECKING:
+    from hoarfrost.engine.engine import Engine
+    from hoarfrost.engine.session import Session
+
+__all__ = ["JSON_KINDS", "UdfService", "udf_service"]
+
+JSON_KINDS = ("variant", "object", "array")
+_MAX_ERRORS = 64
+
+
+def _duck_param(t: SqlType) -> str:
+    return t.duckdb_type
+
+
+def _duck_return(t: SqlType) -> str:
+    # JSON leaves the UDF as text (DuckDB refuses Arrow strings for a JSON return type); the
+    # call site wraps the call in PARSE_JSON.
+    return "VARCHAR" if t.kind in JSON_KINDS else t.duckdb_type
+
+
+class UdfService:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self._lock = threading.RLock()
+        self._pools: dict[tuple[str, str], WorkerPool] = {}
+        self._registered: dict[str, str] = {}  # DUCK NAME -> stamp
+        self._duck = engine.data.cursor()  # registrations belong to the connection that made them
+        self._names: dict[tuple[str, str, str], dict[str, list[CatalogObject]]] = {}
+        self._errors: OrderedDict[str, Error] = OrderedDict()
+        self._checked: dict[str, int] = {}
+        self._isolation: str | None = None
+        self.serial = 0
+        self._session: Session | None = None  # the statement's session, for policy checks
+
+    # -- pools ---------------------------------------------------------------------------
+    def pool(self, routine: Routine) -> WorkerPool:
+        manager = packages_of(self.engine)
+        lock = routine.lock
+        runtime = manager.runtime(lock.runtime)
+        key = (str(runtime.executable), lock.key if lock.packages else "")
+        with self._lock:
+            pool = self._pools.get(key)
+        if pool is not None:
+            return pool
+        env = manager.ensure_env(lock) if lock.packages else None
+        settings = self.engine.settings
+        with self._lock:
+            pool = self._pools.get(key)
+            if pool is None:
+                pool = WorkerPool(
+                    runtime.executable,
+                    env,
+                    size=int(settings.worker_pool_size),
+                    timeout=float(settings.worker_timeout),
+                    memory_limit=int(settings.worker_memory_limit),
+                    log_path=self.log_path,
+                )
+                self._pools[key] = pool
+            return pool
+
+    @property
+    def log_path(self) -> Path:
+        base = self.engine.home or Path(self.engine.settings.cache_path)
+        return base / "logs" / "python_udf.log"
+
+    def load(self, routine: Routine) -> LoadInfo:
+        """Run the code once in a worker of its environment: the handler must exist."""
+        return self.pool(routine).load(routine.spec)
+
+    def isolation(self) -> str:
+        """What isolation workers run under, as the workers themselves report it."""
+        with self._lock:
+            pools = list(self._pools.values())
+        if self._isolation is None:
+            if pools:
+                self._isolation = pools[0].isolation
+            else:
+                runtimes = packages_of(self.engine).runtimes()
+                if not runtimes:
+                    return "unknown (no Python runtime available)"
+                runtime = runtimes.get("3.11") or next(iter(runtimes.values()))
+                with WorkerPool(runtime.executable, None, timeout=30.0) as probe:
+                    self._isolation = probe.isolation
+        return self._isolation
+
+    # -- names ---------------------------------------------------------------------------
+    def names(self, kind: str, db: str, schema: str) -> dict[str, list[CatalogObject]]:
+        """Permanent routines of one schema by name, cached until the next routine DDL."""
+        key = (kind, db, schema)
+        with self._lock:
+            cached = self._names.get(key)
+        if cached is not None:
+            return cached
+        found: dict[str, list[CatalogObject]] = {}
+        for obj in self.engine.catalog.list(kind, db, schema):
+            found.setdefault(obj.name, []).append(obj)
+        with self._lock:
+            self._names[key] = found
+        return found
+
+    def invalidate(self, routine: Routine | None = None) -> None:
+        """After DDL: forget cached names and the DuckDB registration of ``routine``."""
+        with self._lock:
+            self._names.clear()
+            if routine is not None and routine.duck_name in self._registered:
+                self._registered.pop(routine.duck_name)
+                try:
+                    self._duck.remove_function(routine.duck_name)
+                except duckdb.Error:
+                    pass
+
+    # -- statements ----------------------------------------------------------------------
+    def begin_statement(self, session: Session) -> None:
+        with self._lock:
+            self.serial += 1
+            self._session = session
+
+    def register(self, routine: Routine) -> str:
+        """Make ``routine`` callable in DuckDB under ``routine.duck_name``."""
+        name = routine.duck_name
+        with self._lock:
+            if self._registered.get(name) == routine.stamp:
+                return name
+            if name in self._registered:
+                self._registered.pop(name)
+                self._duck.remove_function(name)
+            params = [_duck_param(t) for t in routine.arg_types] or ["BOOLEAN"]
+            assert routine.returns is not None
+            self._duck.create_function(
+                name,
+                _scalar(self, routine, len(params)),
+                params,
+                _duck_return(routine.returns),
+                type="arrow",
+                null_handling="special",
+                side_effects=routine.volatile,
+            )
+            self._registered[name] = routine.stamp
+        return name
+
+    def forget(self, duck_name: str) -> None:
+        """A registration DuckDB no longer has (e.g. after a rolled back transaction)."""
+        with self._lock:
+            self._registered.pop(duck_name.upper(), None)
+
+    def check_policy(self, routine: Routine, session: Session | None = None) -> None:
+        """Refuse to run ``routine`` when the account's packages policy refuses a package."""
+        with self._lock:
+            if self._checked.get(routine.duck_name) == self.serial and session is None:
+                return
+            serial, session = self.serial, session or self._session
+        if session is None or not routine.lock.packages:
+            return
+        policy = account_policy(session)
+        if policy is not None:
+            installed = [(p.name, p.version) for p in routine.lock.packages]
+            violation = check_installed(policy, installed, temporary=routine.temporary)
+            if violation is not None:
+                raise PackageError(
+                    f"{routine.kind.capitalize()} {routine.name} cannot run: {violation.message} "
+                    "(checked at execution against the account's packages policy)."
+                )
+        with self._lock:
+            self._checked[routine.duck_name] = serial
+
+    # -- errors --------------------------------------------------------------------------
+    def remember(self, error: Error) -> None:
+        with self._lock:
+            self._errors[str(error)] = error
+            while len(self._errors) > _MAX_ERRORS:
+                self._errors.popitem(last=False)
+
+    def unwrap(self, exc: BaseException) -> Error | None:
+        """The hoarfrost error a UDF raised, from DuckDB's wrapping of it."""
+        text = str(exc)
+        if "Python exception occurred while executing the UDF" not in text:
+            return None
+        with self._lock:
+            for key in reversed(self._errors):
+                if key in text or key.split("\n")[0] in text:
+                    return self._errors.pop(key)
+        return None
+
+    def close(self) -> None:
+        with self._lock:
+            pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            pool.close()
+        try:
+            self._duck.close()
+        except duckdb.Error:
+            pass
+
+
+def _scalar(service: UdfService, routine: Routine, arity: int) -> Any:
+    """The Arrow UDF DuckDB calls with each batch (from several threads at once)."""
+    pool = service.pool(routine)
+    spec = routine.spec
+    nargs = len(routine.arg_types)
+    returns = routine.returns
+    assert returns is not None
+    not_null = bool(routine.props.get("returns_not_null"))
+
+    def udf(*arrays: pa.Array) -> pa.Array:
+        try:
+            service.check_policy(routine)
+            nrows = len(arrays[0])
+            columns = arrow_to_python_columns(list(arrays[:nargs]), spec.arg_types)
+            result = python_to_arrow(pool.call(spec, columns, nrows), returns)
+            if not_null and result.null_count:
+                raise InvalidValue(
+                    f"Function {routine.name} is declared RETURNS ... NOT NULL but returned NULL."
+                )
+            return result
+        except Error as exc:
+            service.remember(exc)
+            raise
+        except Exception as exc:  # a bug of ours: still one clear error, never DuckDB's text
+            error = InternalError(f"Internal error in function {routine.name}: {exc!r}")
+            service.remember(error)
+            raise error from None
+
+    # DuckDB checks the Python arity against the declared parameters.
+    udf.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter(f"a{i}", inspect.Parameter.POSITIONAL_ONLY) for i in range(arity)]
+    )
+    return udf
+
+
+def udf_service(engine: Engine) -> UdfService:
+    service = engine.services.get("udf")
+    if service is None:
+        with engine.lock:
+            service = engine.services.get("udf")
+            if service is None:
+                service = UdfService(engine)
+                engine.services["udf"] = service
+    assert isinstance(service, UdfService)
+    return service
