@@ -50,7 +50,12 @@ def test_eight_concurrent_resolutions_build_one_environment(
         start = threading.Barrier(THREADS)
 
         def resolve_and_build(_: int) -> tuple[Lock, Path, object]:
-            with hoarfrost.connect(home, cache_dir=cache) as con:
+            try:
+                con = hoarfrost.connect(home, cache_dir=cache)
+            except BaseException:
+                start.abort()  # the other threads fail at once instead of waiting for this one
+                raise
+            with con:
                 start.wait(timeout=30)  # every thread has its own connection before any resolves
                 lock, _repo = packages_of(con.engine).resolve(
                     con.session, "3.11", ["app"], parse_name("repo"), build=True
@@ -67,8 +72,10 @@ def test_eight_concurrent_resolutions_build_one_environment(
         (env,) = manager.envs.list()
         assert env.key == locks[0].key and {path for _lock, path, _engine in results} == {env.path}
         assert (env.path / MARKER).is_file()
-        assert (env.path / "site-packages" / "mid" / "__init__.py").read_text().startswith(
-            "__version__ = '1.5'"
+        assert (
+            (env.path / "site-packages" / "mid" / "__init__.py")
+            .read_text()
+            .startswith("__version__ = '1.5'")
         )
         envs_dir = cache / "envs"
         assert sorted(p.name for p in envs_dir.iterdir() if p.name != ".locks") == [env.key]

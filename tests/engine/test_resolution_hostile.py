@@ -53,7 +53,9 @@ def second_host() -> Iterator[HostileServer]:
         yield server
 
 
-def connect(tmp_path: Path, index: HostileServer, *allowed: str, **settings: object) -> hoarfrost.Connection:
+def connect(
+    tmp_path: Path, index: HostileServer, *allowed: str, **settings: object
+) -> hoarfrost.Connection:
     con = hoarfrost.connect(":memory:", cache_dir=tmp_path / "cache", **settings)
     con.execute(
         f"CREATE SECRET repo_secret TYPE = PASSWORD USERNAME = '{USER}' PASSWORD = %s", [PASSWORD]
@@ -106,7 +108,12 @@ def test_file_link_to_a_port_outside_the_prefixes_is_400_without_connecting(
     wheel = wheels["app-2.0-py3-none-any.whl"]
     other_port.route(f"/evil/{wheel.name}", Reply(body=wheel.read_bytes()))
     evil = f"{other_port.url}/evil/{wheel.name}"
-    page(index, "app", f'<a href="{evil}#sha256={sha(wheel.read_bytes())}">{wheel.name}</a>', "text/html")
+    page(
+        index,
+        "app",
+        f'<a href="{evil}#sha256={sha(wheel.read_bytes())}">{wheel.name}</a>',
+        "text/html",
+    )
     text = resolve_fails(connect(tmp_path, index), 400)
     assert evil in text and "allowed prefixes" in text
     assert other_port.connections == 0 and other_port.requests == []
@@ -139,7 +146,9 @@ def test_redirect_to_an_allowed_second_host_works_without_credentials(
     assert [r.path for r in second_host.requests] == [f"/cdn/{LEAF}"]
     assert all("authorization" not in r.headers for r in second_host.requests)
     assert urls[LEAF] == cdn  # the audit names where the bytes really came from
-    assert any(r.path == f"/packages/{LEAF}" and r.headers.get("authorization") for r in index.requests)
+    assert any(
+        r.path == f"/packages/{LEAF}" and r.headers.get("authorization") for r in index.requests
+    )
 
 
 def test_redirect_loop_is_502(tmp_path: Path, index: HostileServer) -> None:
@@ -153,7 +162,11 @@ def test_redirect_loop_is_502(tmp_path: Path, index: HostileServer) -> None:
     ("body", "content_type", "kind"),
     [
         (b'<html><body><a href="app-2.0-py3-none-any.whl', "text/html", "HTML"),
-        (b'{"meta": {"api-version": "1.1"}, "files": [{"filename": ', "application/vnd.pypi.simple.v1+json", "JSON"),
+        (
+            b'{"meta": {"api-version": "1.1"}, "files": [{"filename": ',
+            "application/vnd.pypi.simple.v1+json",
+            "JSON",
+        ),
     ],
     ids=["html", "json"],
 )
@@ -174,7 +187,9 @@ def test_oversized_page_is_502(tmp_path: Path, index: HostileServer) -> None:
 def test_sha256_mismatch_is_502_and_nothing_is_retained(
     tmp_path: Path, index: HostileServer, wheels: dict[str, Path]
 ) -> None:
-    impostor = build_wheel(tmp_path / "impostor", "leaf", "2.0", files={"leaf/__init__.py": "evil = 1\n"})
+    impostor = build_wheel(
+        tmp_path / "impostor", "leaf", "2.0", files={"leaf/__init__.py": "evil = 1\n"}
+    )
     index.route(f"/packages/{LEAF}", Reply(body=impostor.read_bytes()))
     con = connect(tmp_path, index)
     text = resolve_fails(con, 502)
@@ -188,7 +203,13 @@ def test_path_traversal_file_name_is_refused(tmp_path: Path, index: HostileServe
     doc = {
         "meta": {"api-version": "1.0"},
         "name": "app",
-        "files": [{"filename": "../../app-2.0-py3-none-any.whl", "url": "../../packages/x.whl", "hashes": {}}],
+        "files": [
+            {
+                "filename": "../../app-2.0-py3-none-any.whl",
+                "url": "../../packages/x.whl",
+                "hashes": {},
+            }
+        ],
     }
     page(index, "app", json.dumps(doc), "application/vnd.pypi.simple.v1+json")
     text = resolve_fails(connect(tmp_path, index), 502)

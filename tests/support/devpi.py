@@ -30,6 +30,16 @@ from tests.support.pypiserver import free_port
 __all__ = ["DevpiServer"]
 
 ROOT = Path(__file__).resolve().parents[2]
+# devpi derives its login-token key with argon2 at startup (seconds, by design); no login token
+# is used here, so the server gets the cheap parameters devpi's own test suite uses.
+_CHEAP_ARGON2 = [
+    "--argon2-memory-cost",
+    "8",
+    "--argon2-time-cost",
+    "1",
+    "--argon2-parallelism",
+    "1",
+]
 
 
 class DevpiServer:
@@ -68,9 +78,13 @@ class DevpiServer:
             )  # fmt: skip
         argv = [sys.executable, "-m", "tests.support.devpi_lockdown"]
         argv += ["--serverdir", str(self.serverdir), "--host", self.host, "--port", str(self.port)]
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+        argv += _CHEAP_ARGON2
+        pythonpath = [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(pythonpath)}
         log = (self.workdir / "devpi.out").open("ab")
-        self._process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
+        self._process = subprocess.Popen(
+            argv, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=env
+        )
         log.close()
         self._wait_ready(timeout)
         return self
@@ -117,9 +131,13 @@ class DevpiServer:
                 timeout=30,
             )
             if response.status_code != 200:
-                raise RuntimeError(f"upload of {wheel.name}: {response.status_code} {response.text}")
+                raise RuntimeError(
+                    f"upload of {wheel.name}: {response.status_code} {response.text}"
+                )
 
-    def _api(self, method: str, path: str, body: object, *, auth: tuple[str, str] | None = None) -> None:
+    def _api(
+        self, method: str, path: str, body: object, *, auth: tuple[str, str] | None = None
+    ) -> None:
         response = httpx.request(
             method, self.url + path, json=body, auth=auth, timeout=30,
             headers={"Accept": "application/json"},
@@ -134,7 +152,9 @@ class DevpiServer:
                 log = (self.workdir / "devpi.out").read_text(errors="replace")
                 raise RuntimeError(f"devpi-server exited early:\n{log[-3000:]}")
             try:
-                api = httpx.get(f"{self.url}/+api", headers={"Accept": "application/json"}, timeout=2)
+                api = httpx.get(
+                    f"{self.url}/+api", headers={"Accept": "application/json"}, timeout=2
+                )
                 if api.status_code == 200:
                     return
             except httpx.HTTPError:

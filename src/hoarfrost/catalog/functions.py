@@ -107,8 +107,7 @@ def _check_clauses(node: Create) -> None:
     for required in ("RUNTIME_VERSION", "HANDLER"):
         if required not in node.props:
             raise ProgrammingError(
-                f"SQL compilation error:\n{required} is required for a Python "
-                f"{node.kind.lower()}.",
+                f"SQL compilation error:\n{required} is required for a Python {node.kind.lower()}.",
                 errno=1044,
                 sqlstate="42601",
             )

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = ["cast_type", "choose_overload", "prepare", "run_with_udfs"]
 
-_MISSING = re.compile(r"Scalar Function with name \"?(__hf_udf_[0-9a-z]+)\"? does not exist", re.I)
+_MISSING = re.compile(r"Scalar Function with name \"?([^\"\s]+)\"? does not exist", re.I)
 _RETRIES = 16
 
 _CASTS = {
@@ -263,7 +263,14 @@ def run_with_udfs(session: Session, run: Callable[[], Result]) -> Result:
             if error is not None:
                 raise error from None
             missing = _MISSING.search(str(exc))
-            if missing is None or not _register_by_name(session, service, missing.group(1)):
+            if missing is None:
+                raise
+            name = missing.group(1).upper()
+            if not name.startswith("__HF_UDF_"):
+                raise ProgrammingError(
+                    f"SQL compilation error:\nUnknown function {name}", errno=2140, sqlstate="42601"
+                ) from None
+            if not _register_by_name(session, service, name):
                 raise
     return run()
 
@@ -272,7 +279,9 @@ def _register_by_name(session: Session, service: UdfService, duck_name: str) -> 
     wanted = duck_name.upper()
     service.forget(wanted)
     candidates = [Routine(o) for o in session.engine.catalog.list("FUNCTION")]
-    candidates += [Routine(o, session.id) for o in session.temp_objects.values()]
+    candidates += [
+        Routine(o, session.id) for o in session.temp_objects.values() if o.kind == "FUNCTION"
+    ]
     for routine in candidates:
         if routine.duck_name == wanted and not routine.is_table_function:
             service.register(routine)

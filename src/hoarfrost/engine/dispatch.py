@@ -5,8 +5,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from hoarfrost.catalog import integrations, parameters, policies, privileges, repositories, secrets
-from hoarfrost.engine import databases, network, package_sql, system_functions
+from hoarfrost.catalog import (
+    function_info,
+    functions,
+    integrations,
+    parameters,
+    policies,
+    privileges,
+    repositories,
+    secrets,
+)
+from hoarfrost.engine import (
+    databases,
+    network,
+    ordinary,
+    package_sql,
+    procedures,
+    system_functions,
+)
 from hoarfrost.engine.ordinary import run_ordinary
 from hoarfrost.engine.result import Result
 from hoarfrost.errors import UnsupportedFeature
@@ -28,9 +44,16 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     **parameters.HANDLERS,
     **privileges.HANDLERS,
     **package_sql.HANDLERS,
+    **functions.HANDLERS,
+    **functions.invalidating(databases.HANDLERS),
+    **function_info.HANDLERS,
+    **procedures.HANDLERS,
 }
 system_functions.SYSTEM_FUNCTIONS.update(package_sql.SYSTEM_FUNCTIONS)
 system_functions.VIRTUAL_TABLES.update(package_sql.VIRTUAL_TABLES)
+system_functions.VIRTUAL_TABLES.update(function_info.VIRTUAL_TABLES)
+ordinary.VIRTUAL_VIEWS.update(function_info.VIRTUAL_TABLES)
+parameters._EXTRA_ROWS.extend(function_info.EXTRA_PARAMETER_ROWS)
 system_functions.SYSTEM_FUNCTIONS.update(network.SYSTEM_FUNCTIONS)
 
 _VERBS = {

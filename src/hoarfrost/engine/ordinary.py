@@ -9,6 +9,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from hoarfrost.engine.calls import prepare, run_with_udfs
 from hoarfrost.engine.result import Result, column_from_duckdb, rows_result, status_result
 from hoarfrost.engine.system_functions import SYSTEM_FUNCTIONS, VIRTUAL_TABLES
 from hoarfrost.sql.ast import Ordinary
@@ -22,21 +23,24 @@ if TYPE_CHECKING:
 __all__ = ["run_ordinary"]
 
 
+# Catalog-backed INFORMATION_SCHEMA views also readable without TABLE(...) (subsystems add names).
+VIRTUAL_VIEWS: set[str] = set()
+
+
 def run_ordinary(session: Session, node: Ordinary) -> Result:
-    statement = split(node.sql)[0]
-    functions = {name: _bind(fn, session) for name, fn in SYSTEM_FUNCTIONS.items()}
-    pre = prepass(statement, functions, set(VIRTUAL_TABLES))
-    for fn in pre.virtual_tables:
-        session.duck.register(f"__HF_{fn}", VIRTUAL_TABLES[fn](session))
-    hooks = session.engine.services.get("before_query")
-    translation = translate(pre.sql)
-    if callable(hooks):
-        hooks(session, translation)
-    try:
-        return _run(session, translation)
-    finally:
-        for fn in pre.virtual_tables:
-            session.duck.unregister(f"__HF_{fn}")
+    """User function calls first (:mod:`hoarfrost.engine.calls`), then engine-answered calls
+    (prepass), then translation and DuckDB."""
+    with prepare(session, split(node.sql)[0]) as prepared:
+        functions = {name: _bind(fn, session) for name, fn in SYSTEM_FUNCTIONS.items()}
+        pre = prepass(prepared.statement, functions, set(VIRTUAL_TABLES), VIRTUAL_VIEWS)
+        for fn in dict.fromkeys(pre.virtual_tables):
+            session.duck.register(f"__HF_{fn}", VIRTUAL_TABLES[fn](session))
+        try:
+            translation = translate(pre.sql)
+            return run_with_udfs(session, lambda: _run(session, translation))
+        finally:
+            for fn in dict.fromkeys(pre.virtual_tables):
+                session.duck.unregister(f"__HF_{fn}")
 
 
 def _bind(fn, session):  # type: ignore[no-untyped-def]

@@ -23,12 +23,14 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
+from duckdb.func import ARROW, SPECIAL
 
 from hoarfrost.catalog.policies import account_policy
 from hoarfrost.catalog.routines import Routine
 from hoarfrost.catalog.store import CatalogObject
 from hoarfrost.engine.resolution import packages_of
 from hoarfrost.errors import Error, InternalError, InvalidValue, PackageError
+from hoarfrost.packages.envstore import SITE_PACKAGES
 from hoarfrost.packages.policy import check_installed
 from hoarfrost.workers import LoadInfo, WorkerPool, arrow_to_python_columns, python_to_arrow
 from hoarfrost.workers.types import SqlType
@@ -77,7 +79,7 @@ class UdfService:
             pool = self._pools.get(key)
         if pool is not None:
             return pool
-        env = manager.ensure_env(lock) if lock.packages else None
+        env = manager.ensure_env(lock) / SITE_PACKAGES if lock.packages else None
         settings = self.engine.settings
         with self._lock:
             pool = self._pools.get(key)
@@ -159,15 +161,15 @@ class UdfService:
             if name in self._registered:
                 self._registered.pop(name)
                 self._duck.remove_function(name)
-            params = [_duck_param(t) for t in routine.arg_types] or ["BOOLEAN"]
+            params: list[Any] = [_duck_param(t) for t in routine.arg_types] or ["BOOLEAN"]
             assert routine.returns is not None
             self._duck.create_function(
                 name,
                 _scalar(self, routine, len(params)),
                 params,
                 _duck_return(routine.returns),
-                type="arrow",
-                null_handling="special",
+                type=ARROW,
+                null_handling=SPECIAL,
                 side_effects=routine.volatile,
             )
             self._registered[name] = routine.stamp

@@ -62,18 +62,11 @@ def evaluate(
     if site.lateral_left is None:
         values = _arguments(session, routine, args, "")
         rows = pool.call_udtf(routine.spec, [values])[0]
-        out = python_to_arrow_table([r for _, r in rows], _upper(columns))
+        out = python_to_arrow_table([r for _, r in rows], list(columns))
         name = _materialise(session, out, "UDTF")
-        return f'"{name}"' + _alias(site), [name]
+        alias = f" AS {_quote(site.alias)}" if site.alias else ""
+        return f'"{name}"{alias}', [name]
     return _lateral(session, pool, routine, site, args)
-
-
-def _upper(columns: tuple[tuple[str, Any], ...]) -> list[tuple[str, Any]]:
-    return list(columns)
-
-
-def _alias(site: TableSite) -> str:
-    return ""
 
 
 def _arguments(session: Session, routine: Routine, args: list[str], source: str) -> list[Column]:
@@ -93,12 +86,15 @@ def _lateral(
     alias = _quote(site.left_alias) if site.left_alias else '"__HF_IN"'
     keys = [f'{p} AS "P{i}"' for i, p in enumerate(site.partition_by)]
     order = [f'"P{i}"' for i in range(len(keys))] + site.order_by + [f"{alias}.ROWID"]
-    select = ", ".join([f'{alias}.ROWID AS "RID"', *keys] + [f"{a} AS \"A{i}\"" for i, a in enumerate(args)])
+    named = [f'{a} AS "A{i}"' for i, a in enumerate(args)]
+    select = ", ".join([f'{alias}.ROWID AS "RID"', *keys, *named])
     table = _query(
         session, f'SELECT {select} FROM "{source}" AS {alias} ORDER BY {", ".join(order)}'
     )
     rids = table.column("RID").to_pylist()
-    argcols = arrow_to_python_columns(table.select([f"A{i}" for i in range(len(args))]), routine.arg_types)
+    argcols = arrow_to_python_columns(
+        table.select([f"A{i}" for i in range(len(args))]), routine.arg_types
+    )
     groups = _partitions([table.column(f"P{i}").to_pylist() for i in range(len(keys))], len(rids))
     partitions = [[[c[i] for i in group] for c in argcols] for group in groups]
     if not argcols:
@@ -114,7 +110,7 @@ def _lateral(
     output = python_to_arrow_table(rows, list(routine.returns_table))
     in_name = _materialise(session, inputs, "UDTF_ROWS")
     out_name = _materialise(session, output, "UDTF_OUT")
-    out_alias = '"__HF_OUT"'
+    out_alias = _quote(site.alias or "__HF_OUT")
     text = (
         f'"{in_name}" AS {alias} JOIN "{out_name}" AS {out_alias} '
         f"ON {alias}.ROWID = {out_alias}.ROWID"

@@ -53,6 +53,7 @@ class TableSite:
     order_by: list[str] = field(default_factory=list)
     lateral_left: str | None = None  # rewritten text of the preceding FROM item
     left_alias: str | None = None  # how the query refers to that item
+    alias: str | None = None  # `TABLE(...) [AS] u`: the alias, part of the site
 
 
 OnCall = Callable[[CallSite], str | None]
@@ -233,7 +234,16 @@ class CallRewriter:
         elif n != close:
             return None
         self._lateral(site, k)
+        self._table_alias(site, j)
         return site, self.on_table(site)
+
+    def _table_alias(self, site: TableSite, j: int) -> None:
+        n = site.end + 1
+        if n < j and self.toks[n].token_type == TokenType.ALIAS:
+            n += 1
+        if n < j and self.toks[n].token_type in _NAME_TYPES:
+            site.alias = _ident(self.toks[n])
+            site.end = n
 
     def _over(self, site: TableSite, n: int, close: int) -> None:
         end = self._matching(n, close)
@@ -368,6 +378,6 @@ def literal_type(tokens: list[Token]) -> str | None:
             return "BOOLEAN"
     if len(tokens) >= 3 and tokens[-2].token_type == TokenType.DCOLON:
         return tokens[-1].text.upper()
-    if len(tokens) >= 2 and tokens[0].token_type == TokenType.MINUS:
+    if len(tokens) >= 2 and tokens[0].token_type == TokenType.DASH:
         return literal_type(tokens[1:])
     return None

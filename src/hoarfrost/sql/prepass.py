@@ -3,7 +3,8 @@
 - ``SYSTEM$...('literal', ...)`` calls are evaluated by the engine (they read the catalog) and
   replaced by their value; a bare select-list item keeps Snowflake's column name.
 - ``TABLE([db.]INFORMATION_SCHEMA.<fn>(...))`` table functions backed by the catalog are
-  replaced by the name of a view the engine registers for the statement.
+  replaced by the name of a view the engine registers for the statement; so are the plain
+  ``[db.]INFORMATION_SCHEMA.<view>`` references of the names in ``views`` (e.g. FUNCTIONS).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ def prepass(
     statement: Statement,
     system_functions: dict[str, SystemFunction],
     table_functions: set[str],
+    views: set[str] | frozenset[str] = frozenset(),
 ) -> Prepassed:
     toks = statement.tokens
     out: list[str] = []
@@ -53,7 +55,7 @@ def prepass(
             pos = toks[end].end + 1
             i = end + 1
             continue
-        span = _table_function(toks, i, table_functions)
+        span = _table_function(toks, i, table_functions) or _view(toks, i, views)
         if span is not None:
             end, fn = span
             out.append(_text(statement, pos, tok.start))
@@ -111,6 +113,27 @@ def _is_select_item(toks: list[Token], start: int, end: int) -> bool:
         TokenType.COMMA,
         TokenType.FROM,
     )
+
+
+def _view(toks: list[Token], i: int, names: set[str] | frozenset[str]) -> tuple[int, str] | None:
+    """`[db.]INFORMATION_SCHEMA.<name>` not followed by `(` -> (index of the name, name)."""
+    if not names or (i > 0 and toks[i - 1].token_type == TokenType.DOT):
+        return None
+    j = i
+    if toks[j].text.upper() != "INFORMATION_SCHEMA":
+        j = i + 2  # db.INFORMATION_SCHEMA
+        if j >= len(toks) or toks[i + 1].token_type != TokenType.DOT:
+            return None
+        if toks[j].text.upper() != "INFORMATION_SCHEMA":
+            return None
+    if j + 2 >= len(toks) or toks[j + 1].token_type != TokenType.DOT:
+        return None
+    name = toks[j + 2].text.upper()
+    if name not in names:
+        return None
+    if j + 3 < len(toks) and toks[j + 3].token_type in (TokenType.L_PAREN, TokenType.DOT):
+        return None
+    return j + 2, name
 
 
 def _table_function(toks: list[Token], i: int, names: set[str]) -> tuple[int, str] | None:

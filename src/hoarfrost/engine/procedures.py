@@ -1,0 +1,147 @@
+"""CALL of a Python procedure (SPEC.md section 6).
+
+The arguments are SQL expressions evaluated in the caller's session (user functions allowed);
+the procedure runs in a worker of its environment with a session object whose SQL runs here, in
+the CALLER's session: with the owner's role under EXECUTE AS OWNER (the default), as is under
+EXECUTE AS CALLER. A scalar comes back as one column named after the procedure; a table as rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from hoarfrost.catalog.routines import Routine, overloads
+from hoarfrost.engine.calls import bind_args, choose_overload
+from hoarfrost.engine.result import Column, Result, rows_result
+from hoarfrost.engine.udf import udf_service
+from hoarfrost.errors import ObjectNotFound
+from hoarfrost.sql.ast import Call, Name, Ordinary
+from hoarfrost.sql.calls import CallSite
+from hoarfrost.sql.tokens import tokenize
+from hoarfrost.workers import arrow_to_python_columns, python_to_arrow, python_to_arrow_table
+from hoarfrost.workers.types import SqlType
+
+if TYPE_CHECKING:
+    from hoarfrost.engine.session import Session
+
+__all__ = ["HANDLERS", "call_procedure", "result_column"]
+
+_LOGICAL = {
+    "float": "REAL",
+    "str": "TEXT",
+    "bool": "BOOLEAN",
+    "binary": "BINARY",
+    "date": "DATE",
+    "time": "TIME",
+    "timestamp_ntz": "TIMESTAMP_NTZ",
+    "timestamp_ltz": "TIMESTAMP_LTZ",
+    "timestamp_tz": "TIMESTAMP_TZ",
+    "variant": "VARIANT",
+    "object": "OBJECT",
+    "array": "ARRAY",
+}
+
+
+def result_column(name: str, t: SqlType) -> Column:
+    """Snowflake column metadata for a value of ``t``."""
+    if t.kind in ("int", "decimal"):
+        return Column(name, "FIXED", t.precision, t.scale)
+    if t.kind == "str":
+        return Column(name, "TEXT", length=t.length or 16777216)
+    return Column(name, _LOGICAL[t.kind])
+
+
+def _site(name: Name, args_sql: str) -> CallSite:
+    """The CALL's arguments split at top-level commas, as a call site."""
+    from sqlglot.tokens import TokenType
+
+    site = CallSite(name, 0, 0)
+    if not args_sql.strip():
+        return site
+    depth, current = 0, []  # type: ignore[var-annotated]
+    pieces: list[list[Any]] = []
+    for tok in tokenize(args_sql):
+        kind = tok.token_type
+        depth += (kind == TokenType.L_PAREN) - (kind == TokenType.R_PAREN)
+        if depth == 0 and kind == TokenType.COMMA:
+            pieces.append(current)
+            current = []
+        else:
+            current.append(tok)
+    pieces.append(current)
+    for toks in pieces:
+        named = len(toks) >= 2 and toks[1].token_type == TokenType.FARROW
+        body = toks[2:] if named else toks
+        site.arg_names.append(toks[0].text.upper() if named else None)
+        site.raw_args.append(body)
+        site.args.append(args_sql[body[0].start : body[-1].end + 1] if body else "NULL")
+    return site
+
+
+def _evaluate(session: Session, routine: Routine, args: list[str]) -> list[Any]:
+    if not args:
+        return []
+    from hoarfrost.engine.ordinary import run_ordinary
+
+    select = ", ".join(f'{a} AS "A{i}"' for i, a in enumerate(args))
+    result = run_ordinary(session, Ordinary(f"SELECT {select}"))
+    columns = arrow_to_python_columns(result.table, routine.arg_types)
+    return [c[0] for c in columns]
+
+
+def _on_sql(session: Session) -> Any:
+    def run(query: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        results = session.execute(query)
+        last = results[-1]
+        return [c.name for c in last.columns], last.rows()
+
+    return run
+
+
+def call_procedure(session: Session, node: Call) -> Result:
+    routines = overloads(session, "PROCEDURE", node.name)
+    if not routines:
+        db, schema, name = session.qualify(node.name)
+        raise ObjectNotFound(
+            f"SQL compilation error:\nUnknown user-defined function {db}.{schema}.{name}."
+        )
+    site = _site(node.name, node.args_sql)
+    routine = choose_overload(routines, node.name, site, "procedure")
+    service = udf_service(session.engine)
+    service.check_policy(routine, session)
+    values = _evaluate(session, routine, bind_args(routine, site))
+    pool = service.pool(routine)
+    role = session.role
+    if routine.props.get("execute_as", "OWNER") == "OWNER":
+        session.role = routine.obj.owner
+    try:
+        outcome = pool.call_procedure(routine.spec, values, _on_sql(session))
+    finally:
+        session.role = role
+    if routine.returns_table is not None or outcome.is_table:
+        return _table_result(routine, outcome.columns, outcome.rows or [])
+    assert routine.returns is not None
+    array = python_to_arrow([outcome.value], routine.returns)
+    column = result_column(routine.name, routine.returns)
+    table = pa.Table.from_arrays([array], names=[routine.name])
+    return Result([column], table, rowcount=1, statement_type="CALL")
+
+
+def _table_result(
+    routine: Routine, names: Sequence[str] | None, rows: Sequence[Sequence[Any]]
+) -> Result:
+    declared = routine.returns_table
+    if declared:
+        table = python_to_arrow_table(rows, list(declared))
+        columns = [result_column(n, t) for n, t in declared]
+        return Result(columns, table, rowcount=table.num_rows, statement_type="CALL")
+    width = len(rows[0]) if rows else len(names or [])
+    shown = list(names or [f"C{i + 1}" for i in range(width)])
+    result = rows_result(shown, rows, "CALL")
+    return result
+
+
+HANDLERS = {("Call", ""): call_procedure}
