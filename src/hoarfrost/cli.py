@@ -45,7 +45,7 @@ HISTORY_LENGTH = 10_000
 PROMPT, CONTINUATION = "hoarfrost> ", "        -> "
 QUIT_WORDS = {"!exit", "quit", "exit"}
 # Settings whose value is a credential: shown only as set or unset.
-SECRET_SETTINGS = {"master_key"}
+SECRET_SETTINGS = {"master_key", "server_users"}
 
 
 # -- errors ---------------------------------------------------------------------------------
@@ -440,6 +440,24 @@ def _setting_text(name: str, value: Any) -> str:
     if name in SECRET_SETTINGS:
         return "<unset>" if value is None else "<set>"
     return "" if value is None else str(value)
+
+
+@cli.command()
+@click.option("--home", type=click.Path(file_okay=False), default=None, help=HOME_HELP)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address to bind.")
+@click.option("--port", type=int, default=8080, show_default=True, help="TCP port to listen on.")
+def serve(home: str | None, host: str, port: int) -> None:
+    """Serve the Snowflake wire protocol (plain HTTP, loopback only) for the account in --home,
+    so the Snowflake connectors connect with protocol="http", host, port, user and password.
+
+    Users come from HOARFROST_SERVER_USERS ('user:password,...') or the file named by
+    HOARFROST_SERVER_USERS_FILE; else a password is generated for HOARFROST once and kept in
+    <home>/server-credentials (0600).
+    """
+    from hoarfrost.server import serve as run_server
+
+    with _exit_on_error():
+        run_server(home, host, port)
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:

@@ -104,6 +104,24 @@ SETTINGS: dict[str, Setting] = {
         ),
         Setting("user", "HOARFROST", "User name of local sessions.", lambda t: t.upper()),
         Setting("role", "ACCOUNTADMIN", "Role of new local sessions.", lambda t: t.upper()),
+        Setting(
+            "server_users",
+            None,
+            "Users of `hoarfrost serve`, 'user:password,...' (set it in the environment, never "
+            "in argv); default: the server_users_file, else a generated password for `user`.",
+        ),
+        Setting(
+            "server_users_file",
+            None,
+            "File of `hoarfrost serve` users, one 'user:password' a line (keep it 0600).",
+            _opt_path,
+        ),
+        Setting(
+            "server_session_ttl",
+            3600.0,
+            "Seconds a wire-protocol session token is valid before the client must renew it.",
+            _float,
+        ),
     ]
 }
 

@@ -78,7 +78,7 @@ def test_view_calling_a_udf(loaded: hoarfrost.Connection) -> None:
     # replacing the function changes what the view computes
     _create(loaded, "bucket(x INT)", "INT", "def f(x):\n    return -x")
     try:
-        assert rows(loaded, "SELECT \"BUCKET(ID)\" FROM bucketed WHERE id = 5") == [(-5,)]
+        assert rows(loaded, 'SELECT "BUCKET(ID)" FROM bucketed WHERE id = 5') == [(-5,)]
     finally:
         _create(loaded, "bucket(x INT)", "INT", BUCKET)
 
@@ -96,6 +96,9 @@ def test_view_works_in_a_new_process_state(
         first.execute("CREATE VIEW v AS SELECT twice(x) AS y FROM t")
     with hoarfrost.connect(home, cache_dir=shared_cache) as second:
         assert rows(second, "SELECT SUM(y) FROM v") == [(12,)]
+        second.execute("DROP FUNCTION twice(INT)")
+        error = error_of(second, "SELECT * FROM v")
+        assert "Unknown function HOARFROST.PUBLIC.TWICE(NUMBER): it was dropped" in str(error)
 
 
 PINNED = "import pinned\n\ndef f():\n    return pinned.__version__"
@@ -173,3 +176,23 @@ def test_temporary_function_only_in_its_session(con: hoarfrost.Connection) -> No
     finally:
         second.close()
     assert con.engine.catalog.list("FUNCTION") == []
+
+
+@pytest.mark.slow
+def test_one_million_rows_where_group_by_join(con: hoarfrost.Connection) -> None:
+    """Issue 4 acceptance: 1,000,000 rows through a UDF with WHERE, GROUP BY and a join."""
+    con.execute("CREATE TABLE big AS SELECT range AS id, range % 1000 AS k FROM range(1000000)")
+    con.execute(
+        "CREATE TABLE labels AS SELECT range AS b, 'bucket ' || range AS name FROM range(7)"
+    )
+    _create(con, "bucket(x INT)", "INT", BUCKET)
+    udf = (
+        "SELECT l.name, COUNT(*), SUM(big.k) FROM big JOIN labels l ON bucket(big.id) = l.b "
+        "WHERE bucket(big.k) > 1 GROUP BY l.name ORDER BY l.name"
+    )
+    plain = (
+        "SELECT l.name, COUNT(*), SUM(big.k) FROM big JOIN labels l ON big.id % 7 = l.b "
+        "WHERE big.k % 7 > 1 GROUP BY l.name ORDER BY l.name"
+    )
+    expected = rows(con, plain)
+    assert len(expected) == 7 and rows(con, udf) == expected

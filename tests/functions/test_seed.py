@@ -106,7 +106,5 @@ def test_show_lists_with_the_repository(con: hoarfrost.Connection) -> None:
     assert info == [
         ("TEST_UDF", "3.10", "['test-whl-package==1.0']", "HOARFROST.PUBLIC.MY_PYTHON_REPO")
     ]
-    procs = rows(
-        con, "SELECT procedure_name FROM TABLE(HOARFROST.INFORMATION_SCHEMA.PROCEDURES())"
-    )
+    procs = rows(con, "SELECT procedure_name FROM TABLE(HOARFROST.INFORMATION_SCHEMA.PROCEDURES())")
     assert procs == [("TEST_SPROC",)]

@@ -24,7 +24,7 @@ from hoarfrost.catalog.routines import Routine, family
 from hoarfrost.engine.udf import JSON_KINDS, UdfService, udf_service
 from hoarfrost.errors import ProgrammingError, UnsupportedFeature
 from hoarfrost.sql.ast import Name
-from hoarfrost.sql.calls import CallRewriter, CallSite, TableSite, literal_type
+from hoarfrost.sql.calls import CallRewriter, CallSite, TableSite, is_name, literal_type
 from hoarfrost.sql.tokens import Statement, split
 from hoarfrost.workers.types import SqlType
 
@@ -211,8 +211,7 @@ def _may_call(statement: Statement) -> bool:
 
     toks = statement.tokens
     return any(
-        toks[k + 1].token_type == TokenType.L_PAREN
-        and toks[k].token_type in (TokenType.VAR, TokenType.IDENTIFIER)
+        toks[k + 1].token_type == TokenType.L_PAREN and is_name(toks[k])
         for k in range(len(toks) - 1)
     )
 
@@ -271,7 +270,13 @@ def run_with_udfs(session: Session, run: Callable[[], Result]) -> Result:
                     f"SQL compilation error:\nUnknown function {name}", errno=2140, sqlstate="42601"
                 ) from None
             if not _register_by_name(session, service, name):
-                raise
+                shown = service.display.get(name, "of a view")
+                raise ProgrammingError(
+                    f"SQL compilation error:\nUnknown function {shown}: it was dropped, or "
+                    "belongs to another session.",
+                    errno=2140,
+                    sqlstate="42601",
+                ) from None
     return run()
 
 

@@ -37,7 +37,9 @@ _registry_lock = threading.Lock()
 def open_engine(home: str | Path | None, settings: Settings) -> Engine:
     """The engine of a home, opened once per process (``:memory:`` is always a new one)."""
     if str(home) == MEMORY:
-        return Engine(None, settings)
+        throwaway = Engine(None, settings)
+        throwaway.refs = 1  # closed when its only connection closes
+        return throwaway
     path = Path(home).expanduser().resolve() if home is not None else _default_home(settings)
     with _registry_lock:
         engine = _registry.get(str(path))
@@ -154,9 +156,10 @@ class Engine:
     def release(self) -> None:
         with _registry_lock:
             self.refs -= 1
-            if self.refs > 0 or self.home is None:
+            if self.refs > 0:
                 return
-            _registry.pop(str(self.home), None)
+            if self.home is not None:
+                _registry.pop(str(self.home), None)
         self.close()
 
     def close(self) -> None:

@@ -61,6 +61,7 @@ class UdfService:
         self._lock = threading.RLock()
         self._pools: dict[tuple[str, str], WorkerPool] = {}
         self._registered: dict[str, str] = {}  # DUCK NAME -> stamp
+        self.display: dict[str, str] = {}  # DUCK NAME -> qualified name(signature), for errors
         self._duck = engine.data.cursor()  # registrations belong to the connection that made them
         self._names: dict[tuple[str, str, str], dict[str, list[CatalogObject]]] = {}
         self._errors: OrderedDict[str, Error] = OrderedDict()
@@ -173,6 +174,7 @@ class UdfService:
                 side_effects=routine.volatile,
             )
             self._registered[name] = routine.stamp
+            self.display[name] = routine.qualified + routine.obj.signature
         return name
 
     def forget(self, duck_name: str) -> None:

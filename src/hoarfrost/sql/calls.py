@@ -21,7 +21,7 @@ from sqlglot.tokens import Token, TokenType
 from hoarfrost.sql.ast import Name
 from hoarfrost.sql.tokens import STRING_TYPES, Statement
 
-__all__ = ["CallRewriter", "CallSite", "TableSite", "literal_type"]
+__all__ = ["CallRewriter", "CallSite", "TableSite", "is_name", "literal_type"]
 
 _NAME_TYPES = {TokenType.VAR, TokenType.IDENTIFIER}
 _OPEN = {TokenType.L_PAREN, TokenType.L_BRACKET, TokenType.L_BRACE}
@@ -59,6 +59,15 @@ class TableSite:
 OnCall = Callable[[CallSite], str | None]
 OnTable = Callable[[TableSite], str | None]
 IsFunction = Callable[[Name], bool]
+
+
+def is_name(tok: Token) -> bool:
+    """A token that can name a function: an identifier, or a keyword spelled like one (a user
+    function may be called KEEP or FILTER; only names the catalog knows are ever rewritten)."""
+    if tok.token_type in _NAME_TYPES:
+        return True
+    text = tok.text
+    return bool(text) and text.replace("_", "").isalnum() and not text[0].isdigit()
 
 
 def _ident(tok: Token) -> str:
@@ -151,7 +160,7 @@ class CallRewriter:
     def _name_at(self, k: int, j: int) -> tuple[Name, int] | None:
         """A dotted name starting at k (not in the middle of one): (name, index after it)."""
         toks = self.toks
-        if toks[k].token_type not in _NAME_TYPES:
+        if not is_name(toks[k]) or toks[k].token_type == TokenType.TABLE:
             return None
         if k > 0 and toks[k - 1].token_type == TokenType.DOT:
             return None
@@ -160,7 +169,7 @@ class CallRewriter:
         while (
             n + 1 < j
             and toks[n].token_type == TokenType.DOT
-            and toks[n + 1].token_type in _NAME_TYPES
+            and is_name(toks[n + 1])
             and len(parts) < 3
         ):
             parts.append(_ident(toks[n + 1]))

@@ -1,0 +1,152 @@
+"""UDTFs in both forms, and procedures: SQL in the caller's session, tables, EXECUTE AS."""
+
+from __future__ import annotations
+
+import hoarfrost
+from tests.functions.conftest import error_of, rows
+
+SPLITTER = """CREATE FUNCTION splitter(s VARCHAR, sep VARCHAR DEFAULT ',')
+RETURNS TABLE (part VARCHAR, pos INT)
+LANGUAGE PYTHON RUNTIME_VERSION = '3.11' HANDLER = 'Splitter' AS $$
+class Splitter:
+    def process(self, s, sep):
+        for i, part in enumerate(s.split(sep)):
+            yield (part, i)
+$$"""
+
+RUNNING = """CREATE FUNCTION running(v INT)
+RETURNS TABLE (total INT, rows_seen INT)
+LANGUAGE PYTHON RUNTIME_VERSION = '3.11' HANDLER = 'Running' AS $$
+class Running:
+    def __init__(self):
+        self.total = 0
+        self.count = 0
+    def process(self, v):
+        self.total += v
+        self.count += 1
+        yield (self.total, self.count)
+    def end_partition(self):
+        yield (self.total, -1)
+$$"""
+
+
+def test_udtf_alone(con: hoarfrost.Connection) -> None:
+    con.execute(SPLITTER)
+    cur = con.execute("SELECT * FROM TABLE(splitter('a,b,c'))")
+    assert [d[0] for d in cur.description] == ["PART", "POS"]
+    assert cur.fetchall() == [("a", 0), ("b", 1), ("c", 2)]
+    got = rows(con, "SELECT s.part FROM TABLE(splitter('x;y', ';')) AS s WHERE s.pos = 1")
+    assert got == [("y",)]
+
+
+def test_udtf_lateral_with_partitions(con: hoarfrost.Connection) -> None:
+    con.execute(RUNNING)
+    con.execute(
+        "CREATE TABLE sales AS SELECT * FROM VALUES ('n', 1, 10), ('n', 2, 5), ('s', 1, 7), "
+        "('s', 2, 1), ('s', 3, 2) AS v(region, day, amount)"
+    )
+    got = rows(
+        con,
+        "SELECT sales.region, sales.day, r.total, r.rows_seen FROM sales, "
+        "TABLE(running(sales.amount) OVER (PARTITION BY sales.region ORDER BY sales.day)) AS r "
+        "ORDER BY r.rows_seen = -1, sales.region, sales.day, r.total",
+    )
+    assert got == [
+        ("n", 1, 10, 1),
+        ("n", 2, 15, 2),
+        ("s", 1, 7, 1),
+        ("s", 2, 8, 2),
+        ("s", 3, 10, 3),
+        (None, None, 10, -1),
+        (None, None, 15, -1),
+    ]
+    whole = rows(con, "SELECT MAX(total) FROM sales AS x, TABLE(running(x.amount))")
+    assert whole == [(25,)]
+
+
+def test_udtf_outside_table_is_refused(con: hoarfrost.Connection) -> None:
+    con.execute(SPLITTER)
+    error = error_of(con, "SELECT splitter('a')")
+    assert "SPLITTER is a table function" in str(error)
+
+
+PROC_TABLE = """CREATE PROCEDURE top_items(n INT)
+RETURNS TABLE (item VARCHAR, qty INT)
+LANGUAGE PYTHON RUNTIME_VERSION = '3.11' HANDLER = 'run' AS $$
+def run(session, n):
+    total = session.sql('SELECT COUNT(*) AS c FROM items').collect()[0].C
+    session.sql(f"INSERT INTO audit VALUES ('top_items called on {total} items')").collect()
+    return session.sql(f'SELECT item, qty FROM items ORDER BY qty DESC LIMIT {n}')
+$$"""
+
+PROC_ROWS = """CREATE PROCEDURE table_rows()
+RETURNS TABLE ()
+LANGUAGE PYTHON RUNTIME_VERSION = '3.11' HANDLER = 'run' AS $$
+def run(session):
+    rows = session.table('items').collect()
+    return [(r.ITEM.upper(), r['QTY'] * 2) for r in rows]
+$$"""
+
+
+def test_procedure_returns_tables_and_runs_sql(con: hoarfrost.Connection) -> None:
+    con.execute("CREATE TABLE items (item VARCHAR, qty INT)")
+    con.execute("INSERT INTO items VALUES ('a', 3), ('b', 9), ('c', 5)")
+    con.execute("CREATE TABLE audit (note VARCHAR)")
+    con.execute(PROC_TABLE)
+    cur = con.execute("CALL top_items(2)")
+    assert [d[0] for d in cur.description] == ["ITEM", "QTY"]
+    assert cur.fetchall() == [("b", 9), ("c", 5)]
+    assert rows(con, "SELECT note FROM audit") == [("top_items called on 3 items",)]
+    con.execute(PROC_ROWS)
+    assert sorted(rows(con, "CALL table_rows()")) == [("A", 6), ("B", 18), ("C", 10)]
+
+
+def test_procedure_arguments_and_udfs(con: hoarfrost.Connection) -> None:
+    con.execute(
+        "CREATE FUNCTION double_it(x INT) RETURNS INT LANGUAGE PYTHON RUNTIME_VERSION = '3.11' "
+        "HANDLER = 'f' AS $$\ndef f(x):\n    return 2 * x\n$$"
+    )
+    con.execute(
+        "CREATE PROCEDURE add_up(a INT, b INT DEFAULT 100) RETURNS INT LANGUAGE PYTHON "
+        "RUNTIME_VERSION = '3.11' HANDLER = 'run' AS $$\n"
+        "def run(session, a, b):\n"
+        "    return a + b + session.sql('SELECT double_it(5)').collect()[0][0]\n$$"
+    )
+    assert rows(con, "CALL add_up(double_it(1))") == [(112,)]
+    assert rows(con, "CALL add_up(1, 2)") == [(13,)]
+
+
+def test_execute_as_owner_and_caller(con: hoarfrost.Connection) -> None:
+    for mode in ("OWNER", "CALLER"):
+        con.execute(
+            f"CREATE PROCEDURE whoami_{mode}() RETURNS VARCHAR LANGUAGE PYTHON "
+            f"RUNTIME_VERSION = '3.11' HANDLER = 'run' EXECUTE AS {mode} AS $$\n"
+            "def run(session):\n"
+            "    return session.sql('SELECT CURRENT_ROLE()').collect()[0][0]\n$$"
+        )
+    session = con.session
+    session.role = "PUBLIC"
+    try:
+        assert rows(con, "CALL whoami_owner()") == [("ACCOUNTADMIN",)]
+        assert rows(con, "CALL whoami_caller()") == [("PUBLIC",)]
+    finally:
+        session.role = "ACCOUNTADMIN"
+    assert dict(rows(con, "DESCRIBE PROCEDURE whoami_caller()"))["execute as"] == "CALLER"
+
+
+def test_procedure_calls_a_procedure(con: hoarfrost.Connection) -> None:
+    con.execute(
+        "CREATE PROCEDURE inner_proc(x INT) RETURNS INT LANGUAGE PYTHON RUNTIME_VERSION = '3.11' "
+        "HANDLER = 'run' AS $$\ndef run(session, x):\n    return x * 10\n$$"
+    )
+    con.execute(
+        "CREATE PROCEDURE outer_proc() RETURNS VARCHAR LANGUAGE PYTHON RUNTIME_VERSION = '3.11' "
+        "HANDLER = 'run' AS $$\n"
+        "def run(session):\n"
+        "    try:\n"
+        "        session.sql('SELECT * FROM no_such_table').collect()\n"
+        "    except Exception as exc:\n"
+        "        caught = type(exc).__name__\n"
+        "    return f\"{session.call('inner_proc', 4)} {caught}\"\n$$"
+    )
+    assert rows(con, "CALL outer_proc()") == [("40 SnowparkSQLException",)]
