@@ -20,5 +20,5 @@ def referenced_environments(engine: Engine) -> dict[str, list[str]]:
         for obj in engine.catalog.list(kind):
             text = obj.props.get("lock")
             if text:
-                used[Lock.from_json(text).key].append(f"{obj.qualified}({obj.signature})")
+                used[Lock.from_json(text).key].append(f"{obj.qualified}{obj.signature}")
     return dict(used)

@@ -280,6 +280,7 @@ def _running(record: QueryRecord) -> JSONResponse:
 
 
 def _record(entry: ServerSession, query_id: str) -> QueryRecord | JSONResponse:
+    query_id = query_id.strip("/")
     record = entry.queries.get(query_id)
     if record is None:
         return protocol.error_envelope(
@@ -393,8 +394,9 @@ def create_app(home: Any, settings: Settings, users: Users) -> Starlette:
         Route("/session", _guard(session_delete), methods=["POST"]),
         Route("/queries/v1/query-request", _guard(query_request), methods=["POST"]),
         Route("/queries/v1/abort-request", _guard(abort_request), methods=["POST"]),
-        Route("/queries/{query_id}/result", _guard(query_result), methods=["GET"]),
-        Route("/monitoring/queries/{query_id}", _guard(monitoring), methods=["GET"]),
+        # The universal driver asks for `/monitoring/queries//<id>`: take any slashes.
+        Route("/queries/{query_id:path}/result", _guard(query_result), methods=["GET"]),
+        Route("/monitoring/queries/{query_id:path}", _guard(monitoring), methods=["GET"]),
         Route("/telemetry/send", _guard(telemetry), methods=["POST"]),
         Route("/{path:path}", not_found, methods=["GET", "POST", "PUT", "DELETE"]),
     ]

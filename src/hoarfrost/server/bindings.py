@@ -168,7 +168,7 @@ def _substitute(sql: str, values: list[Any]) -> str:
             index = next_qmark
         if not 1 <= index <= len(values):
             raise ProgrammingError(
-                f"Bind variable {'?' if index > len(values) else index} not set.",
+                f"Bind variable {index} not set.",
                 errno=2049,
                 sqlstate="07001",
             )

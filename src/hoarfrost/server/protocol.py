@@ -44,6 +44,7 @@ TCL = 0x5000
 _TCL_WORDS = {"BEGIN", "START", "COMMIT", "ROLLBACK"}
 DDL = 0x6000
 CALL = 0x9000
+MULTI_STATEMENT = 0xA000  # the parent of a multi-statement request (children in resultIds)
 _BY_RESULT_KIND = {"SELECT": SELECT, "SHOW": SHOW, "DESCRIBE": DESCRIBE, "USE": USE, "CALL": CALL}
 
 

@@ -178,7 +178,7 @@ def _multi(
     parent = Result([column], table, 1, "SELECT", query_id)
     data = result_data(entry, split(script)[0], parent)
     data.update(resultIds=",".join(ids), resultTypes=",".join(types))
-    data["statementTypeId"] = protocol.SELECT
+    data["statementTypeId"] = protocol.MULTI_STATEMENT
     return data
 
 
@@ -236,11 +236,16 @@ def _describe(
     query_id: str,
 ) -> dict[str, Any]:
     type_id = protocol.statement_type_id(statement, None)
-    columns: list[Column] = []
     if type_id == protocol.SELECT:
         columns = _query_columns(entry, sql, bindings, query_id)
     elif type_id in _COUNT_COLUMNS:
         columns = [Column(n, "FIXED", 38, 0, nullable=False) for n in _COUNT_COLUMNS[type_id]]
+    elif type_id in (protocol.SHOW, protocol.DESCRIBE):
+        # SHOW and DESCRIBE only read: run them for their columns.
+        (result,) = _run(entry, bound_statements(sql, bindings)[:1], query_id)
+        columns = result.columns
+    else:
+        columns = [Column("status", "TEXT", length=encoding.TEXT_LENGTH)]
     data = {
         "queryId": query_id,
         "rowtype": encoding.rowtype(columns),
@@ -262,8 +267,10 @@ def _describe(
 def _query_columns(
     entry: ServerSession, sql: str, bindings: Mapping[str, Any] | None, query_id: str
 ) -> list[Column]:
-    if not bindings and _placeholders(sql):
-        return []  # unbound placeholders: the shape is known only once they are bound
+    if not bindings and count_placeholders(sql):
+        # Placeholders not bound yet (executemany asks first): describe with NULLs.
+        nulls = {str(i + 1): {"type": "ANY", "value": None} for i in range(_max_index(sql))}
+        bindings = nulls
     text = bound_statements(sql, bindings)[0] if bindings else sql
     body = text.strip().rstrip(";")
     (result,) = _run(entry, [f"SELECT * FROM ({body}) LIMIT 0"], query_id)
