@@ -199,9 +199,9 @@ def _placeholders(sql: str) -> list[tuple[int, int, int]]:
 
 
 def count_placeholders(sql: str) -> int:
-    """How many ``?`` and ``:N`` placeholders the statement has."""
+    """How many values the statement's placeholders need (``?`` count, or the highest ``:N``)."""
     try:
         found = _placeholders(sql)
     except ProgrammingError:
         return 0
-    return sum(1 for *_, i in found if i == 0) + len({i for *_, i in found if i})
+    return max(sum(1 for *_, i in found if i == 0), max((i for *_, i in found), default=0))

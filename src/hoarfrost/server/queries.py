@@ -254,7 +254,7 @@ def _describe(
         "returned": 0,
         "queryResultFormat": "json",
         "statementTypeId": type_id,
-        "numberOfBinds": _placeholders(sql),
+        "numberOfBinds": count_placeholders(sql),
         # An INSERT may be sent once with a list per placeholder (executemany).
         "arrayBindSupported": type_id == 0x3100,
         "version": 1,
@@ -269,13 +269,9 @@ def _query_columns(
 ) -> list[Column]:
     if not bindings and count_placeholders(sql):
         # Placeholders not bound yet (executemany asks first): describe with NULLs.
-        nulls = {str(i + 1): {"type": "ANY", "value": None} for i in range(_max_index(sql))}
+        nulls = {str(i + 1): {"type": "ANY", "value": None} for i in range(count_placeholders(sql))}
         bindings = nulls
     text = bound_statements(sql, bindings)[0] if bindings else sql
     body = text.strip().rstrip(";")
     (result,) = _run(entry, [f"SELECT * FROM ({body}) LIMIT 0"], query_id)
     return result.columns
-
-
-def _placeholders(sql: str) -> int:
-    return count_placeholders(sql)

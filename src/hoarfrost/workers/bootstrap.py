@@ -650,8 +650,8 @@ def _flush() -> None:
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
-        except Exception:
-            pass
+        except (OSError, ValueError):
+            continue  # user code may have closed or replaced the stream; the batch still answers
 
 
 def main() -> None:
