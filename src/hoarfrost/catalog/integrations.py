@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING, Any
 from hoarfrost.catalog.objects import (
     drop_object,
     find,
-    find_optional,
-    not_found,
+    find_for_alter,
     show_objects,
     store_new,
 )
@@ -141,11 +140,9 @@ def create_integration(session: Session, node: Create) -> Result:
 
 def alter_integration(session: Session, node: Alter) -> Result:
     assert node.name is not None
-    obj = find_optional(session, "INTEGRATION", node.name)
+    obj = find_for_alter(session, "INTEGRATION", node.name, node.if_exists)
     if obj is None:
-        if node.if_exists:
-            return status_result("Statement executed successfully.")
-        raise not_found(node.name.last)
+        return status_result("Statement executed successfully.")
     require_account_admin(session, "ALTER INTEGRATION")
     props = Props(node.set, "API INTEGRATION", _ALTER_PROPS)
     if "API_PROVIDER" in props:

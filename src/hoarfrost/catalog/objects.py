@@ -68,6 +68,13 @@ def find_optional(session: Session, kind: str, name: Name) -> CatalogObject | No
     return session.engine.catalog.get(kind, db, schema, obj_name)
 
 
+def find_for_alter(
+    session: Session, kind: str, name: Name, if_exists: bool
+) -> CatalogObject | None:
+    """The object an ALTER names; None (nothing to do) only with IF EXISTS."""
+    return find_optional(session, kind, name) if if_exists else find(session, kind, name)
+
+
 def _display(db: str, schema: str, name: str) -> str:
     return ".".join(quote_ident(p) for p in (db, schema, name) if p)
 

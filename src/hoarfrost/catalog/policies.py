@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING
 from hoarfrost.catalog.objects import (
     drop_object,
     find,
-    find_optional,
-    not_found,
+    find_for_alter,
     show_objects,
     store_new,
 )
@@ -68,11 +67,9 @@ def create_policy(session: Session, node: Create) -> Result:
 
 def alter_policy(session: Session, node: Alter) -> Result:
     assert node.name is not None
-    obj = find_optional(session, "PACKAGES POLICY", node.name)
+    obj = find_for_alter(session, "PACKAGES POLICY", node.name, node.if_exists)
     if obj is None:
-        if node.if_exists:
-            return status_result("Statement executed successfully.")
-        raise not_found(str(node.name))
+        return status_result("Statement executed successfully.")
     require_ownership(session, obj)
     props = Props(node.set, "PACKAGES POLICY", _PROPS)
     if "LANGUAGE" in props:

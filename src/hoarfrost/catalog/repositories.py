@@ -10,7 +10,7 @@ from hoarfrost.catalog.integrations import PROVIDER, secret_allowed
 from hoarfrost.catalog.objects import (
     drop_object,
     find,
-    find_optional,
+    find_for_alter,
     not_found,
     show_objects,
     store_new,
@@ -149,11 +149,9 @@ def _qualified(obj: CatalogObject) -> str:
 
 def alter_repository(session: Session, node: Alter) -> Result:
     assert node.name is not None
-    obj = find_optional(session, "ARTIFACT REPOSITORY", node.name)
+    obj = find_for_alter(session, "ARTIFACT REPOSITORY", node.name, node.if_exists)
     if obj is None:
-        if node.if_exists:
-            return status_result("Statement executed successfully.")
-        raise not_found(str(node.name))
+        return status_result("Statement executed successfully.")
     require_usage(session, obj)
     props = Props(node.set, "ARTIFACT REPOSITORY", _ALTER_PROPS)
     for fixed in ("TYPE", "API_INTEGRATION"):

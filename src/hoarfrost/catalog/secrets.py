@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from hoarfrost.catalog.objects import drop_object, find, show_objects, store_new
+from hoarfrost.catalog.objects import drop_object, find, find_for_alter, show_objects, store_new
 from hoarfrost.catalog.props import Props
 from hoarfrost.catalog.store import CatalogObject
 from hoarfrost.engine.result import Result, rows_result, status_result
@@ -115,13 +115,7 @@ def create_secret(session: Session, node: Create) -> Result:
 
 def alter_secret(session: Session, node: Alter) -> Result:
     assert node.name is not None
-    from hoarfrost.catalog.objects import find_optional
-
-    obj = (
-        find_optional(session, "SECRET", node.name)
-        if node.if_exists
-        else find(session, "SECRET", node.name)
-    )
+    obj = find_for_alter(session, "SECRET", node.name, node.if_exists)
     if obj is None:
         return status_result("Statement executed successfully.")
     from hoarfrost.catalog.privileges import require_ownership
