@@ -1,74 +1,230 @@
-"""UDF throughput and latency: hoarfrost's worker pool vs DuckDB's in-process Python UDFs.
+"""UDF benchmark (issue 4): hoarfrost's Python functions vs DuckDB's in-process Python UDFs.
 
-Measured side by side in one run (issue 4's acceptance: scalar >= 1.0x DuckDB's native Python
-UDF, vectorized >= 0.8x its Arrow UDF, warm ``f(1)`` within 2 ms of ``SELECT 1``).
+    .venv/bin/python bench/udf.py [--rows 10000000] [--repeat 2] [--latency-runs 500]
 
-This is the pool half: the pool is driven through a DuckDB Arrow UDF exactly as the engine will
-(Arrow batch -> Python columns -> worker -> Arrow), without the engine's SQL layer. When the
-engine registers functions itself, replace ``_register_pool_udf`` with a real
-``CREATE FUNCTION`` and keep the rest.
+Everything goes through the real engine: ``hoarfrost.connect(":memory:")``, ``CREATE FUNCTION
+... LANGUAGE PYTHON`` and ``SELECT`` (so SQL rewriting, the DuckDB Arrow UDF, the packages policy
+check, the pickled batches over pipes and the isolated workers are all in the measurement). The
+peer is a plain ``duckdb.connect()`` in this same process with the same data and the same
+function registered through DuckDB's Python UDF API. Measured side by side in one run:
 
-    .venv/bin/python bench/udf.py --rows 10000000 [--python PATH] [--env DIR]
+* scalar      ``SELECT sum(f(x)) FROM t`` with ``f = x + 1``: ours vs DuckDB's native
+              (row-at-a-time) Python UDF; throughput ratio, target >= 1.0x;
+* vectorized  ours with ``@vectorized(input=pandas.DataFrame)`` vs DuckDB's Arrow UDF
+              (``type="arrow"``); target >= 0.8x;
+* latency     warm ``SELECT f(1)`` vs ``SELECT 1`` through the same hoarfrost connection
+              (medians); target <= 2 ms more;
+* memory      peak RSS of this process plus its worker processes, sampled from /proc during the
+              runs (the bench's own pypiserver is not counted); target < 1 GiB.
+
+The vectorized function needs pandas in its environment: like ``tests/functions``, the bench
+downloads the pandas/numpy wheels from PyPI once into ``~/.cache/hoarfrost-test-wheels``, serves
+them with a local pypiserver (password protected, started and stopped here) and lets the engine
+build the environment (cached under ``bench/.cache/udf`` between runs).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import resource
+import statistics
+import subprocess
 import sys
-import sysconfig
+import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-import duckdb
-import pyarrow as pa
-import pyarrow.compute as pc
-from duckdb.func import ARROW
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
-from hoarfrost.workers.pool import WorkerPool
-from hoarfrost.workers.runner import Runner
-from hoarfrost.workers.spec import FunctionSpec
-from hoarfrost.workers.types import SqlType, arrow_to_python_columns, python_to_arrow
+import duckdb  # noqa: E402
+import pyarrow as pa  # noqa: E402
+import pyarrow.compute as pc  # noqa: E402
+from duckdb.func import ARROW, NATIVE  # noqa: E402
+from duckdb.sqltypes import BIGINT  # noqa: E402
 
-BIGINT = SqlType.parse("BIGINT")
-SCALAR = FunctionSpec(
-    "PLUS1", "def f(x):\n    return x + 1\n", "f", arg_types=(BIGINT,), returns=BIGINT
+from tests.support.pypiserver import PypiServer  # noqa: E402
+
+import hoarfrost  # noqa: E402
+
+USER, PASSWORD = "bench-bot", "Bench-Repo-Pa55word"
+WHEEL_CACHE = Path(
+    os.environ.get("HOARFROST_TEST_WHEELS", Path.home() / ".cache" / "hoarfrost-test-wheels")
 )
-VECTORIZED = FunctionSpec(
-    "PLUS1_VEC",
-    "import pandas\nfrom _snowflake import vectorized\n\n"
-    "@vectorized(input=pandas.DataFrame)\ndef f(df):\n    return df[0] + 1\n",
-    "f",
-    arg_types=(BIGINT,),
-    returns=BIGINT,
-)
+SETUP = [
+    f"CREATE SECRET bench_secret TYPE = PASSWORD USERNAME = '{USER}' PASSWORD = '{PASSWORD}'",
+    "CREATE API INTEGRATION bench_integration API_PROVIDER = ARTIFACT_REPOSITORY_API "
+    "API_ALLOWED_PREFIXES = ('{url}') ALLOWED_AUTHENTICATION_SECRETS = (bench_secret) "
+    "ENABLED = TRUE",
+    "CREATE ARTIFACT REPOSITORY bench_repo TYPE = PYPI API_INTEGRATION = bench_integration "
+    "INDEX_URL = '{index}' AUTHENTICATION_SECRET = bench_secret",
+]
+SCALAR = """
+CREATE FUNCTION plus1(x INT) RETURNS INT LANGUAGE PYTHON RUNTIME_VERSION = '3.11'
+HANDLER = 'f' AS $$
+def f(x):
+    return x + 1
+$$"""
+VECTORIZED = """
+CREATE FUNCTION plus1_vec(x INT) RETURNS INT LANGUAGE PYTHON RUNTIME_VERSION = '3.11'
+ARTIFACT_REPOSITORY = bench_repo PACKAGES = ('pandas') HANDLER = 'f' AS $$
+import pandas
+from _snowflake import vectorized
+
+@vectorized(input=pandas.DataFrame)
+def f(df):
+    return df[0] + 1
+$$"""
 
 
-def _register_pool_udf(
-    con: duckdb.DuckDBPyConnection, name: str, pool: Runner, spec: FunctionSpec
+# -- the repository holding pandas ---------------------------------------------------------------
+
+
+def pandas_wheels() -> Path:
+    """pandas and its dependencies for CPython 3.11 on this platform, downloaded once."""
+    WHEEL_CACHE.mkdir(parents=True, exist_ok=True)
+    if not list(WHEEL_CACHE.glob("pandas-*.whl")):
+        print(f"downloading pandas wheels into {WHEEL_CACHE} (once) ...", flush=True)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--quiet", "--only-binary", ":all:"]
+            + ["--python-version", "3.11", "pandas", "-d", str(WHEEL_CACHE)],
+            check=True,
+        )
+    return WHEEL_CACHE
+
+
+# -- memory: RSS of this process and its descendants, from /proc ---------------------------------
+
+
+def _rss_kib(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        ppid = int(stat[stat.rindex(b")") + 2 :].split()[1])
+        tree.setdefault(ppid, []).append(int(entry))
+    return tree
+
+
+class MemorySampler:
+    """Peak of (RSS of this process + RSS of its descendants), sampled in a thread."""
+
+    def __init__(self, exclude: set[int], interval: float = 0.05):
+        self.exclude = exclude
+        self.interval = interval
+        self.peak_kib = 0
+        self.peak_workers = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def sample(self) -> None:
+        tree = _children()
+        total, todo, workers = _rss_kib(os.getpid()), list(tree.get(os.getpid(), [])), 0
+        while todo:
+            pid = todo.pop()
+            if pid in self.exclude:
+                continue
+            total += _rss_kib(pid)
+            workers += 1
+            todo.extend(tree.get(pid, []))
+        if total > self.peak_kib:
+            self.peak_kib, self.peak_workers = total, workers
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.sample()
+
+    def __enter__(self) -> MemorySampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.sample()
+
+
+# -- measuring -----------------------------------------------------------------------------------
+
+
+def timed(run: Callable[[], Any]) -> float:
+    start = time.perf_counter()
+    run()
+    return time.perf_counter() - start
+
+
+def verdict(ok: bool) -> str:
+    return "ok" if ok else "MISSED"
+
+
+def throughput(
+    label: str,
+    ours: Callable[[], Any],
+    peer: Callable[[], Any],
+    peer_name: str,
+    rows: int,
+    repeat: int,
+    target: float,
 ) -> None:
-    def udf(*arrays: pa.Array) -> pa.Array:
-        columns = arrow_to_python_columns(list(arrays), spec.arg_types)
-        return python_to_arrow(pool.call(spec, columns, len(arrays[0])), BIGINT)
-
-    con.create_function(name, udf, ["BIGINT"], "BIGINT", type=ARROW)
-
-
-def _timed(con: duckdb.DuckDBPyConnection, sql: str, repeat: int = 1) -> float:
-    best = float("inf")
+    # Interleaved, best of ``repeat`` each: both sides see the same machine weather.
+    ours_s, peer_s = float("inf"), float("inf")
+    ours_v = peer_v = None
     for _ in range(repeat):
         start = time.perf_counter()
+        ours_v = ours()
+        ours_s = min(ours_s, time.perf_counter() - start)
+        start = time.perf_counter()
+        peer_v = peer()
+        peer_s = min(peer_s, time.perf_counter() - start)
+    if ours_v != peer_v:
+        raise SystemExit(f"{label}: results differ: hoarfrost {ours_v} vs peer {peer_v}")
+    ratio = peer_s / ours_s
+    print(
+        f"{label}: hoarfrost {ours_s:6.2f} s ({rows / ours_s / 1e6:5.2f} M rows/s) | "
+        f"{peer_name} {peer_s:6.2f} s ({rows / peer_s / 1e6:5.2f} M rows/s) | "
+        f"ratio {ratio:4.2f}x (target >= {target}x) {verdict(ratio >= target)}",
+        flush=True,
+    )
+
+
+def latency(con: hoarfrost.Connection, runs: int) -> None:
+    def once(sql: str) -> float:
+        start = time.perf_counter()
         con.execute(sql).fetchall()
-        best = min(best, time.perf_counter() - start)
-    return best
+        return time.perf_counter() - start
 
-
-def _peak_rss_mib() -> float:
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # largest reaped worker
-    return (own + children) / 1024
+    for _ in range(20):  # warm: workers started, function loaded, statement paths exercised
+        once("SELECT plus1(1)")
+        once("SELECT 1")
+    base, ours = [], []
+    for _ in range(runs):
+        base.append(once("SELECT 1"))
+        ours.append(once("SELECT plus1(1)"))
+    b, o = statistics.median(base) * 1e3, statistics.median(ours) * 1e3
+    print(
+        f"latency:    SELECT plus1(1) {o:.3f} ms | SELECT 1 {b:.3f} ms (medians of {runs}) | "
+        f"+{o - b:.3f} ms (target <= 2 ms) {verdict(o - b <= 2.0)}",
+        flush=True,
+    )
 
 
 def main() -> None:
@@ -76,56 +232,82 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--rows", type=int, default=10_000_000)
-    ap.add_argument("--python", type=Path, default=Path(sys.executable), help="worker runtime")
-    ap.add_argument(
-        "--env",
-        type=Path,
-        default=Path(sysconfig.get_paths()["purelib"]),
-        help="environment with pandas (default: this venv's site-packages)",
-    )
-    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--repeat", type=int, default=2, help="timed runs per side (best is kept)")
+    ap.add_argument("--latency-runs", type=int, default=500)
+    ap.add_argument("--cache", type=Path, default=ROOT / "bench" / ".cache" / "udf")
     args = ap.parse_args()
 
-    con = duckdb.connect()
-    con.execute(f"CREATE TABLE t AS SELECT range::BIGINT AS x FROM range({args.rows})")
-    con.create_function("native_plus1", lambda x: x + 1, ["BIGINT"], "BIGINT")
-    con.create_function("arrow_plus1", lambda x: pc.add(x, 1), ["BIGINT"], "BIGINT", type=ARROW)
-    pool = WorkerPool(args.python, args.env, size=args.workers, timeout=600)
-    try:
-        _register_pool_udf(con, "pool_plus1", pool, SCALAR)
-        _register_pool_udf(con, "pool_plus1_vec", pool, VECTORIZED)
-        print(f"rows={args.rows:,} workers={args.workers} runtime={args.python}")
-        print(f"isolation: {pool.isolation}")
-        _compare(con, "scalar", "pool_plus1", "native_plus1 (DuckDB Python UDF)", 1.0)
-        _compare(con, "vectorized", "pool_plus1_vec", "arrow_plus1 (DuckDB Arrow UDF)", 0.8)
-        _latency(con)
-        print(f"peak RSS (engine + largest worker): {_peak_rss_mib():.0f} MiB (target < 1024)")
-    finally:
-        pool.close()
+    wheels = pandas_wheels()
+    with tempfile.TemporaryDirectory(prefix="hoarfrost-bench-udf-") as tmp:
+        server = PypiServer(wheels, Path(tmp) / "pypiserver", auth=(USER, PASSWORD))
+        with server:
+            assert server._process is not None
+            exclude = {server._process.pid}
+            args.cache.mkdir(parents=True, exist_ok=True)
+            con = hoarfrost.connect(":memory:", cache_dir=args.cache)
+            try:
+                run(con, server, exclude, args)
+            finally:
+                con.close()
+                con.engine.close()  # an in-memory engine outlives its connection: stop workers
 
 
-def _compare(
-    con: duckdb.DuckDBPyConnection, label: str, ours: str, peer: str, target: float
-) -> None:
-    q: Callable[[str], str] = lambda f: f"SELECT sum({f}(x)) FROM t"  # noqa: E731
-    # Best of 3: the first run also starts workers and imports pandas in each of them.
-    ours_s = _timed(con, q(ours), repeat=3)
-    peer_s = _timed(con, q(peer.split()[0]), repeat=3)
-    ratio = peer_s / ours_s
-    print(
-        f"{label:>10}: hoarfrost {ours_s:7.2f}s  vs {peer} {peer_s:7.2f}s  "
-        f"throughput ratio {ratio:4.2f}x (target >= {target}x)"
+def run(con: hoarfrost.Connection, server: PypiServer, exclude: set[int], args: Any) -> None:
+    for statement in SETUP:
+        con.execute(statement.format(url=server.url, index=server.index_url))
+    setup = time.perf_counter()
+    con.execute(f"CREATE TABLE t AS SELECT range AS x FROM range({args.rows})")
+    con.execute(SCALAR)
+    con.execute(VECTORIZED)  # builds the pandas environment on the first run
+    print(f"setup (table, functions, environment): {time.perf_counter() - setup:.1f} s")
+
+    peer = duckdb.connect()
+    peer.execute(f"CREATE TABLE t AS SELECT range AS x FROM range({args.rows})")
+    peer.create_function("plus1", lambda x: x + 1, [BIGINT], BIGINT, type=NATIVE)
+    peer.create_function(
+        "plus1_arrow", lambda x: pc.add(x, pa.scalar(1, pa.int64())), [BIGINT], BIGINT, type=ARROW
     )
 
+    def ours(fn: str) -> Callable[[], Any]:
+        return lambda: con.execute(f"SELECT sum({fn}(x)) FROM t").fetchall()[0][0]
 
-def _latency(con: duckdb.DuckDBPyConnection, repeat: int = 200) -> None:
-    _timed(con, "SELECT pool_plus1(1)")  # warm
-    base = _timed(con, "SELECT 1", repeat)
-    ours = _timed(con, "SELECT pool_plus1(1)", repeat)
+    def theirs(fn: str) -> Callable[[], Any]:
+        return lambda: peer.execute(f"SELECT sum({fn}(x)) FROM t").fetchall()[0][0]
+
+    threads = peer.execute("SELECT current_setting('threads')").fetchall()[0][0]
     print(
-        f"   latency: SELECT f(1) {ours * 1e3:.3f} ms vs SELECT 1 {base * 1e3:.3f} ms: "
-        f"+{(ours - base) * 1e3:.3f} ms (target <= 2 ms)"
+        f"rows={args.rows:,} cores={os.cpu_count()} duckdb {duckdb.__version__} "
+        f"threads={threads} worker_pool_size={con.engine.settings.worker_pool_size}"
     )
+    with MemorySampler(exclude) as memory:
+        # Warm: the first query of each function starts workers (and imports pandas in them).
+        con.execute("SELECT sum(plus1(x)) + sum(plus1_vec(x)) FROM t WHERE x < 100000").fetchall()
+        throughput(
+            "scalar:    ",
+            ours("plus1"),
+            theirs("plus1"),
+            "DuckDB native Python UDF",
+            args.rows,
+            args.repeat,
+            1.0,
+        )
+        throughput(
+            "vectorized:",
+            ours("plus1_vec"),
+            theirs("plus1_arrow"),
+            "DuckDB Arrow UDF",
+            args.rows,
+            args.repeat,
+            0.8,
+        )
+        latency(con, args.latency_runs)
+    mib = memory.peak_kib / 1024
+    print(
+        f"memory:     peak RSS engine + {memory.peak_workers} worker processes {mib:.0f} MiB "
+        f"(target < 1024 MiB) {verdict(mib < 1024)}",
+        flush=True,
+    )
+    peer.close()
 
 
 if __name__ == "__main__":
