@@ -199,7 +199,7 @@ def throughput(
         raise SystemExit(f"{label}: results differ: hoarfrost {ours_v} vs peer {peer_v}")
     ratio = peer_s / ours_s
     print(
-        f"{label}: hoarfrost {ours_s:6.2f} s ({rows / ours_s / 1e6:5.2f} M rows/s) | "
+        f"{label} hoarfrost {ours_s:6.2f} s ({rows / ours_s / 1e6:5.2f} M rows/s) | "
         f"{peer_name} {peer_s:6.2f} s ({rows / peer_s / 1e6:5.2f} M rows/s) | "
         f"ratio {ratio:4.2f}x (target >= {target}x) {verdict(ratio >= target)}",
         flush=True,

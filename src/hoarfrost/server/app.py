@@ -22,6 +22,7 @@ import gzip
 import json
 import logging
 import threading
+import traceback
 import zlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -281,7 +282,7 @@ def _running(record: QueryRecord) -> JSONResponse:
 
 def _record(entry: ServerSession, query_id: str) -> QueryRecord | JSONResponse:
     query_id = query_id.strip("/")
-    record = entry.queries.get(query_id)
+    record = entry.query(query_id)
     if record is None:
         return protocol.error_envelope(
             2003, f"Query {query_id} does not exist or not authorized.", "02000", query_id
@@ -367,6 +368,17 @@ def _guard(handler: Any) -> Any:
             return response
         except _BadRequest as exc:
             return _bad_request(str(exc))
+        except Error as error:
+            return protocol.from_error(error)
+        except Exception as exc:
+            # A bug of ours. Answer 200 (the connectors retry 5xx until their timeout) and log
+            # where it happened, never the values (they may hold passwords or SQL).
+            log.error(
+                "internal error %s:\n%s",
+                type(exc).__name__,
+                "".join(traceback.format_tb(exc.__traceback__)),
+            )
+            return protocol.error_envelope(200001, "Internal error of the server.", "XX000")
 
     return endpoint
 

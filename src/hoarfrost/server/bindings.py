@@ -99,26 +99,27 @@ def bound_statements(sql: str, bindings: Mapping[str, Any] | None) -> list[str]:
     """The SQL with its placeholders replaced: one text, or one per row for array binding."""
     if not bindings:
         return [sql]
-    keys = sorted(bindings, key=_position)
-    columns: list[list[Any]] = []
-    rows = 1
-    array = False
-    for key in keys:
+    scalars: dict[int, Any] = {}
+    arrays: dict[int, list[Any]] = {}
+    for key in sorted(bindings, key=_position):
         spec = bindings[key] or {}
         kind, value = str(spec.get("type") or "TEXT"), spec.get("value")
         if isinstance(value, list):
-            array = True
-            columns.append([_typed(kind, from_wire(kind, v)) for v in value])
-            rows = len(value)
+            arrays[len(scalars) + len(arrays)] = [_typed(kind, from_wire(kind, v)) for v in value]
         else:
-            columns.append([_typed(kind, from_wire(kind, value))])
-    if array and any(len(c) not in (1, rows) for c in columns):
+            scalars[len(scalars) + len(arrays)] = _typed(kind, from_wire(kind, value))
+    lengths = {len(a) for a in arrays.values()}
+    if len(lengths) > 1:
         raise ProgrammingError(
             "Array bind variables must all have the same number of rows.",
             errno=2049,
             sqlstate="22000",
         )
-    values = [[c[i] if len(c) > 1 else c[0] for c in columns] for i in range(rows)]
+    rows = lengths.pop() if lengths else 1
+    width = len(scalars) + len(arrays)
+    values = [
+        [arrays[j][i] if j in arrays else scalars[j] for j in range(width)] for i in range(rows)
+    ]
     return [_substitute(sql, row) for row in values]
 
 

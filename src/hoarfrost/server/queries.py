@@ -105,6 +105,8 @@ def execute_request(entry: ServerSession, body: Mapping[str, Any], query_id: str
     if len(statements) > 1:
         return _multi(entry, sql, bindings, query_id)
     texts = bound_statements(sql, bindings)
+    if not texts:
+        raise ProgrammingError("Array bind variables have no rows.", errno=2049, sqlstate="22000")
     results = _run(entry, texts, query_id)
     result = results[0] if len(results) == 1 else _summed(results)
     result.query_id = query_id

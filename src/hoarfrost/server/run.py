@@ -75,5 +75,15 @@ def serve(
     server, notice = build_server(home, host, port, Settings(settings))
     if notice:
         print(notice, file=sys.stderr, flush=True)
-    logging.getLogger("hoarfrost.server").setLevel(logging.INFO)
+    _log_to_stderr()
     server.run()
+
+
+def _log_to_stderr() -> None:
+    """Our own lines (sessions opened and closed, internal errors) beside uvicorn's."""
+    logger = logging.getLogger("hoarfrost.server")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)

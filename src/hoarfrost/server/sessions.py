@@ -56,14 +56,21 @@ class ServerSession:
     lock: threading.Lock = field(default_factory=threading.Lock)
     queries: OrderedDict[str, QueryRecord] = field(default_factory=OrderedDict)
 
+    records_lock: threading.Lock = field(default_factory=threading.Lock)
+
     def keep(self, record: QueryRecord) -> QueryRecord:
-        self.queries[record.query_id] = record
-        while len(self.queries) > RESULTS_KEPT:
-            oldest = next(iter(self.queries))
-            if self.queries[oldest].status == "RUNNING":
-                break
-            del self.queries[oldest]
+        with self.records_lock:
+            self.queries[record.query_id] = record
+            while len(self.queries) > RESULTS_KEPT:
+                oldest = next(iter(self.queries))
+                if self.queries[oldest].status == "RUNNING":
+                    break
+                del self.queries[oldest]
         return record
+
+    def query(self, query_id: str) -> QueryRecord | None:
+        with self.records_lock:
+            return self.queries.get(query_id)
 
 
 class TokenState:
@@ -79,6 +86,7 @@ class SessionRegistry:
         self._by_master: dict[str, ServerSession] = {}
 
     def create(self, session: Session) -> ServerSession:
+        self.reap()
         now = self.clock()
         entry = ServerSession(
             id=session.id,
@@ -92,6 +100,14 @@ class SessionRegistry:
             self._by_token[entry.token] = entry
             self._by_master[entry.master_token] = entry
         return entry
+
+    def reap(self) -> None:
+        """Close the sessions whose master token expired (clients that never logged out)."""
+        now = self.clock()
+        with self._lock:
+            stale = [e for e in self._by_token.values() if now >= e.master_expires]
+        for entry in stale:
+            self.close(entry)
 
     def lookup(self, token: str | None) -> tuple[str, ServerSession | None]:
         with self._lock:
@@ -126,14 +142,6 @@ class SessionRegistry:
             self._by_master.pop(entry.master_token, None)
         with entry.lock:
             entry.session.close()
-
-    def find_query(self, query_id: str) -> ServerSession | None:
-        with self._lock:
-            entries = list(self._by_token.values())
-        for entry in entries:
-            if query_id in entry.queries:
-                return entry
-        return None
 
     def close_all(self) -> None:
         with self._lock:
