@@ -45,7 +45,6 @@ import pyarrow as pa  # noqa: E402
 import pyarrow.compute as pc  # noqa: E402
 from duckdb.func import ARROW, NATIVE  # noqa: E402
 from duckdb.sqltypes import BIGINT  # noqa: E402
-
 from tests.support.pypiserver import PypiServer  # noqa: E402
 
 import hoarfrost  # noqa: E402
@@ -89,8 +88,10 @@ def pandas_wheels() -> Path:
     if not list(WHEEL_CACHE.glob("pandas-*.whl")):
         print(f"downloading pandas wheels into {WHEEL_CACHE} (once) ...", flush=True)
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--only-binary", ":all:"]
-            + ["--python-version", "3.11", "pandas", "-d", str(WHEEL_CACHE)],
+            [
+                *(sys.executable, "-m", "pip", "download", "--quiet", "--only-binary", ":all:"),
+                *("--python-version", "3.11", "pandas", "-d", str(WHEEL_CACHE)),
+            ],
             check=True,
         )
     return WHEEL_CACHE
@@ -232,7 +233,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--rows", type=int, default=10_000_000)
-    ap.add_argument("--repeat", type=int, default=2, help="timed runs per side (best is kept)")
+    ap.add_argument("--repeat", type=int, default=3, help="timed runs per side (best is kept)")
     ap.add_argument("--latency-runs", type=int, default=500)
     ap.add_argument("--cache", type=Path, default=ROOT / "bench" / ".cache" / "udf")
     args = ap.parse_args()
