@@ -82,6 +82,12 @@ SETTINGS: dict[str, Setting] = {
         Setting("python_3_11", None, "Path of a CPython 3.11 interpreter.", _opt_path),
         Setting("python_3_12", None, "Path of a CPython 3.12 interpreter.", _opt_path),
         Setting("python_3_13", None, "Path of a CPython 3.13 interpreter.", _opt_path),
+        Setting(
+            "duckdb_threads",
+            None,
+            "DuckDB worker threads (default: DuckDB's own, the number of cores).",
+            _int,
+        ),
         Setting("worker_pool_size", os.cpu_count() or 1, "Worker processes per environment.", _int),
         Setting("worker_timeout", 180.0, "Seconds one batch may run in a worker.", _float),
         Setting("worker_memory_limit", 2 << 30, "Address-space limit of a worker (bytes).", _size),

@@ -69,6 +69,8 @@ class Engine:
         self.keyring = KeyRing.load(home, settings.master_key)
         self.catalog = CatalogStore(home / "catalog.duckdb" if home else None)
         self.data = duckdb.connect(MEMORY)
+        if settings.duckdb_threads:
+            self.data.execute(f"SET threads = {int(settings.duckdb_threads)}")
         self.services: dict[str, Any] = {}  # later subsystems (runtimes, env store, pools)
         self._init_account()
         for db in self.catalog.list("DATABASE"):
