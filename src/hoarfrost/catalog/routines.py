@@ -20,7 +20,7 @@ from hoarfrost.catalog.store import CatalogObject
 from hoarfrost.packages.lock import Lock
 from hoarfrost.sql.ast import Name, quote_ident
 from hoarfrost.workers.spec import FunctionKind, FunctionSpec
-from hoarfrost.workers.types import SqlType
+from hoarfrost.workers.types import SNOWFLAKE_NAMES, SqlType
 
 if TYPE_CHECKING:
     from hoarfrost.engine.session import Session
@@ -29,26 +29,9 @@ __all__ = ["ROUTINE_KINDS", "Routine", "family", "overloads", "signature_of"]
 
 ROUTINE_KINDS = ("FUNCTION", "PROCEDURE")
 
-_FAMILIES = {
-    "int": "NUMBER",
-    "decimal": "NUMBER",
-    "float": "FLOAT",
-    "str": "VARCHAR",
-    "bool": "BOOLEAN",
-    "binary": "BINARY",
-    "date": "DATE",
-    "time": "TIME",
-    "timestamp_ntz": "TIMESTAMP_NTZ",
-    "timestamp_ltz": "TIMESTAMP_LTZ",
-    "timestamp_tz": "TIMESTAMP_TZ",
-    "variant": "VARIANT",
-    "object": "OBJECT",
-    "array": "ARRAY",
-}
-
 
 def family(sql_type: SqlType) -> str:
-    return _FAMILIES[sql_type.kind]
+    return SNOWFLAKE_NAMES[sql_type.kind]
 
 
 def signature_of(types: Sequence[SqlType]) -> str:

@@ -26,7 +26,7 @@ from hoarfrost.errors import ProgrammingError, UnsupportedFeature
 from hoarfrost.sql.ast import Name
 from hoarfrost.sql.calls import CallRewriter, CallSite, TableSite, is_name, literal_type
 from hoarfrost.sql.tokens import Statement, split
-from hoarfrost.workers.types import SqlType
+from hoarfrost.workers.types import SNOWFLAKE_NAMES, SqlType
 
 if TYPE_CHECKING:
     from hoarfrost.engine.result import Result
@@ -37,21 +37,8 @@ __all__ = ["cast_type", "choose_overload", "prepare", "run_with_udfs"]
 _MISSING = re.compile(r"Scalar Function with name \"?([^\"\s]+)\"? does not exist", re.I)
 _RETRIES = 16
 
-_CASTS = {
-    "int": "BIGINT",
-    "float": "FLOAT",
-    "str": "VARCHAR",
-    "bool": "BOOLEAN",
-    "binary": "BINARY",
-    "date": "DATE",
-    "time": "TIME",
-    "timestamp_ntz": "TIMESTAMP_NTZ",
-    "timestamp_ltz": "TIMESTAMP_LTZ",
-    "timestamp_tz": "TIMESTAMP_TZ",
-    "variant": "VARIANT",
-    "object": "VARIANT",
-    "array": "VARIANT",
-}
+# Argument casts: integers as BIGINT (what the worker carries), semi-structured as VARIANT.
+_CASTS = {**SNOWFLAKE_NAMES, "int": "BIGINT", "object": "VARIANT", "array": "VARIANT"}
 
 
 def cast_type(t: SqlType) -> str:

@@ -22,27 +22,15 @@ from hoarfrost.sql.ast import Call, Name, Ordinary
 from hoarfrost.sql.calls import CallSite
 from hoarfrost.sql.tokens import tokenize
 from hoarfrost.workers import arrow_to_python_columns, python_to_arrow, python_to_arrow_table
-from hoarfrost.workers.types import SqlType
+from hoarfrost.workers.types import SNOWFLAKE_NAMES, SqlType
 
 if TYPE_CHECKING:
     from hoarfrost.engine.session import Session
 
 __all__ = ["HANDLERS", "call_procedure", "result_column"]
 
-_LOGICAL = {
-    "float": "REAL",
-    "str": "TEXT",
-    "bool": "BOOLEAN",
-    "binary": "BINARY",
-    "date": "DATE",
-    "time": "TIME",
-    "timestamp_ntz": "TIMESTAMP_NTZ",
-    "timestamp_ltz": "TIMESTAMP_LTZ",
-    "timestamp_tz": "TIMESTAMP_TZ",
-    "variant": "VARIANT",
-    "object": "OBJECT",
-    "array": "ARRAY",
-}
+# The connector's logical types differ from the SQL names only for these kinds.
+_LOGICAL = {**SNOWFLAKE_NAMES, "float": "REAL", "str": "TEXT"}
 
 
 def result_column(name: str, t: SqlType) -> Column:

@@ -37,6 +37,7 @@ import pyarrow as pa
 from hoarfrost.errors import InvalidValue
 
 __all__ = [
+    "SNOWFLAKE_NAMES",
     "Column",
     "SqlType",
     "arrow_to_python_columns",
@@ -79,7 +80,11 @@ _SUPPORTED = (
     "TIMESTAMP_LTZ, TIMESTAMP_TZ, VARIANT, OBJECT, ARRAY"
 )
 
-_NAMES = {
+# The Snowflake name of each kind (one table: signatures, casts and result metadata derive
+# from it).
+SNOWFLAKE_NAMES = {
+    "int": "NUMBER",
+    "decimal": "NUMBER",
     "float": "FLOAT",
     "str": "VARCHAR",
     "bool": "BOOLEAN",
@@ -178,7 +183,7 @@ class SqlType:
             return f"NUMBER({self.precision},{self.scale})"
         if self.kind == "str" and self.length is not None:
             return f"VARCHAR({self.length})"
-        return _NAMES[self.kind]
+        return SNOWFLAKE_NAMES[self.kind]
 
     @property
     def duckdb_type(self) -> str:
