@@ -68,8 +68,19 @@ class Setting:
 SETTINGS: dict[str, Setting] = {
     s.name: s
     for s in [
-        Setting("home", None, "Account directory (DuckDB file, key, logs).", _opt_path),
-        Setting("cache_dir", None, "Shared cache of environments and retained wheels.", _opt_path),
+        Setting(
+            "home",
+            None,
+            "Account directory (DuckDB files, key, history) [default: ./.hoarfrost].",
+            _opt_path,
+        ),
+        Setting(
+            "cache_dir",
+            None,
+            "Shared cache of environments and retained wheels [default: $XDG_CACHE_HOME/hoarfrost "
+            "or ~/.cache/hoarfrost].",
+            _opt_path,
+        ),
         Setting(
             "master_key",
             None,
