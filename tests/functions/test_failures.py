@@ -168,3 +168,20 @@ def open_account_statements(server: PypiServer) -> list[str]:
         s.format(user=USER, password=PASSWORD, url=server.url, index=server.index_url)
         for s in SETUP
     ]
+
+
+def test_execution_needs_usage_on_the_repository(con: hoarfrost.Connection) -> None:
+    """SPEC.md section 9: a role without USAGE on the repository cannot run the function, and
+    the repository is reported as not found; a grant lets it run."""
+    con.execute(PINNED.format(temp="", name="uses_repo", version="2.0"))
+    con.execute("CREATE ROLE analyst")
+    con.execute("USE ROLE analyst")
+    error = error_of(con, "SELECT uses_repo()")
+    assert str(error) == (
+        "002003 (42S02): SQL compilation error:\n"
+        "Object 'HOARFROST.PUBLIC.MY_PYTHON_REPO' does not exist or not authorized."
+    )
+    con.execute("USE ROLE accountadmin")
+    con.execute("GRANT USAGE ON ARTIFACT REPOSITORY my_python_repo TO ROLE analyst")
+    con.execute("USE ROLE analyst")
+    assert rows(con, "SELECT uses_repo()") == [("2.0",)]

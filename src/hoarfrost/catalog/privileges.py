@@ -13,7 +13,12 @@ from typing import TYPE_CHECKING
 from hoarfrost.catalog.objects import find, not_found
 from hoarfrost.catalog.store import CatalogObject
 from hoarfrost.engine.result import Result, status_result
-from hoarfrost.errors import InsufficientPrivileges, InvalidValue, ObjectAlreadyExists
+from hoarfrost.errors import (
+    InsufficientPrivileges,
+    InvalidValue,
+    ObjectAlreadyExists,
+    UnsupportedFeature,
+)
 from hoarfrost.sql.ast import Create, Drop, Grant, Use
 
 if TYPE_CHECKING:
@@ -146,6 +151,14 @@ def grant(session: Session, node: Grant) -> Result:
     return status_result("Statement executed successfully.")
 
 
+def _routine_grants(node: Grant) -> Result:
+    raise UnsupportedFeature(
+        f"Privileges on a {node.on_kind.lower()} are not modelled by hoarfrost: every role may "
+        "call functions and procedures, and USAGE on their artifact repository is checked when "
+        "they run. Grant USAGE ON ARTIFACT REPOSITORY instead."
+    )
+
+
 HANDLERS: dict[tuple[str, str], Callable[..., Result]] = {
     ("Create", "ROLE"): create_role,
     ("Drop", "ROLE"): drop_role,
@@ -155,7 +168,7 @@ HANDLERS: dict[tuple[str, str], Callable[..., Result]] = {
     ("Grant", "ARTIFACT REPOSITORY"): grant,
     ("Grant", "SECRET"): grant,
     ("Grant", "PACKAGES POLICY"): grant,
-    ("Grant", "FUNCTION"): grant,
-    ("Grant", "PROCEDURE"): grant,
+    ("Grant", "FUNCTION"): lambda session, node: _routine_grants(node),
+    ("Grant", "PROCEDURE"): lambda session, node: _routine_grants(node),
     ("Grant", "ROLE"): grant,
 }

@@ -25,7 +25,9 @@ import duckdb
 import pyarrow as pa
 from duckdb.func import ARROW, SPECIAL
 
+from hoarfrost.catalog.objects import not_found
 from hoarfrost.catalog.policies import account_policy
+from hoarfrost.catalog.privileges import has_privilege
 from hoarfrost.catalog.routines import Routine
 from hoarfrost.catalog.store import CatalogObject
 from hoarfrost.engine.resolution import packages_of
@@ -192,6 +194,7 @@ class UdfService:
             serial, session = self.serial, session or self._session
         if session is None or not routine.lock.packages:
             return
+        self._check_usage(routine, session)
         policy = account_policy(session)
         if policy is not None:
             installed = [(p.name, p.version) for p in routine.lock.packages]
@@ -203,6 +206,17 @@ class UdfService:
                 )
         with self._lock:
             self._checked[routine.duck_name] = serial
+
+    def _check_usage(self, routine: Routine, session: Session) -> None:
+        """SPEC.md section 9: executing a function that uses a repository needs USAGE on it; a
+        repository the role cannot use is reported as not found."""
+        repo_name = routine.props.get("artifact_repository")
+        if not repo_name:
+            return
+        database, schema, name = repo_name.split(".", 2)
+        repo = self.engine.catalog.get("ARTIFACT REPOSITORY", database, schema, name)
+        if repo is not None and not has_privilege(session, "USAGE", repo):
+            raise not_found(repo.qualified)
 
     # -- errors --------------------------------------------------------------------------
     def remember(self, error: Error) -> None:
