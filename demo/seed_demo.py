@@ -37,6 +37,19 @@ WHEEL_CACHE = ROOT / ".cache" / "demo-wheels"
 PLATFORMS = ["manylinux_2_28_x86_64", "manylinux2014_x86_64", "manylinux_2_17_x86_64", "any"]
 
 
+SEED_PROCEDURE = """CREATE OR REPLACE PROCEDURE test_sproc()
+RETURNS STRING
+LANGUAGE PYTHON
+RUNTIME_VERSION = '3.11'
+ARTIFACT_REPOSITORY = my_python_repo
+ARTIFACT_REPOSITORY_PACKAGES = ('snowflake-snowpark-python', 'test_whl_package')
+HANDLER = 'run'
+AS $$
+def run(session):
+  return test_whl_package.say_hello()
+$$"""
+
+
 def seed_statements(server: PypiServer) -> list[str]:
     """SEED.md as written, with the example hosts replaced by the local repository."""
     return [
@@ -69,31 +82,10 @@ def test():
   return test_whl_package.say_hello()
 $$""",
         "SELECT test_udf()",
-        """CREATE OR REPLACE PROCEDURE test_sproc()
-RETURNS STRING
-LANGUAGE PYTHON
-RUNTIME_VERSION = '3.11'
-ARTIFACT_REPOSITORY = my_python_repo
-ARTIFACT_REPOSITORY_PACKAGES = ('snowflake-snowpark-python', 'test_whl_package')
-HANDLER = 'run'
-AS $$
-def run(session):
-  return test_whl_package.say_hello()
-$$""",
+        SEED_PROCEDURE,
         "CALL test_sproc()",
-        """CREATE OR REPLACE PROCEDURE test_sproc()
-RETURNS STRING
-LANGUAGE PYTHON
-RUNTIME_VERSION = '3.11'
-ARTIFACT_REPOSITORY = my_python_repo
-ARTIFACT_REPOSITORY_PACKAGES = ('snowflake-snowpark-python', 'test_whl_package')
-HANDLER = 'run'
-AS $$
-import test_whl_package
-
-def run(session):
-  return test_whl_package.say_hello()
-$$""",
+        # The corrected body: SEED.md's procedure uses test_whl_package without importing it.
+        SEED_PROCEDURE.replace("AS $$\n", "AS $$\nimport test_whl_package\n\n"),
         "CALL test_sproc()",
         "DESCRIBE FUNCTION test_udf()",
     ]

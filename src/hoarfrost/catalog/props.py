@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TypeVar
 
 from hoarfrost.errors import InvalidValue, SqlSyntaxError
 from hoarfrost.sql.ast import Bool, Ident, ListValue, Name, Num, Str, Value
 
 __all__ = ["Props"]
+
+T = TypeVar("T", Str, Ident)
 
 
 class Props:
@@ -96,26 +99,20 @@ class Props:
 
     def strings(self, key: str) -> list[str] | None:
         """`( 'a', 'b' )`, `()` or a single `'a'`."""
-        value = self.props.get(key)
-        if value is None:
-            return None
-        items = value.items if isinstance(value, ListValue) else (value,)
-        out = []
-        for item in items:
-            if not isinstance(item, Str):
-                raise self._bad(key, "a list of quoted strings, e.g. ('a', 'b')")
-            out.append(item.value)
-        return out
+        items = self._items(key, Str, "a list of quoted strings, e.g. ('a', 'b')")
+        return None if items is None else [item.value for item in items]
 
     def names(self, key: str) -> list[Name] | None:
         """`( a, db.s.b )` or `()`."""
+        items = self._items(key, Ident, "a list of object names, e.g. (my_secret)")
+        return None if items is None else [item.name for item in items]
+
+    def _items(self, key: str, kind: type[T], expected: str) -> list[T] | None:
+        """The elements of a list value (a single value counts as a list of one)."""
         value = self.props.get(key)
         if value is None:
             return None
         items = value.items if isinstance(value, ListValue) else (value,)
-        out = []
-        for item in items:
-            if not isinstance(item, Ident):
-                raise self._bad(key, "a list of object names, e.g. (my_secret)")
-            out.append(item.name)
-        return out
+        if not all(isinstance(item, kind) for item in items):
+            raise self._bad(key, expected)
+        return [item for item in items if isinstance(item, kind)]
