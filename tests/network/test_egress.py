@@ -91,7 +91,7 @@ def test_published_ranges_with_dates(tmp_path: Path) -> None:
             {"ipv6_prefix": "2001:db8::/64", "effective": "2025-02-01T10:00:00Z", "expires": None},
         ]
         assert _ranges(con) == expected
-        for arg in ("'hideAnnotations'", "'TRUE'", "'false'"):
+        for arg in ("'hideAnnotations'", "'TRUE'", "'false'", "TRUE", "FALSE"):
             assert _ranges(con, f"SELECT SYSTEM$GET_SNOWFLAKE_EGRESS_IP_RANGES({arg})") == expected
         with pytest.raises(hoarfrost.ProgrammingError, match="hideAnnotations"):
             con.execute("SELECT SYSTEM$GET_SNOWFLAKE_EGRESS_IP_RANGES('everything')")

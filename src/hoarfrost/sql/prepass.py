@@ -19,7 +19,7 @@ from hoarfrost.sql.tokens import STRING_TYPES, Statement
 __all__ = ["Prepassed", "prepass"]
 
 SystemFunction = Callable[[list[str]], str | None]
-_LITERAL_TYPES = {*STRING_TYPES, TokenType.NUMBER}
+_LITERAL_TYPES = {*STRING_TYPES, TokenType.NUMBER, TokenType.TRUE, TokenType.FALSE}
 
 
 @dataclass
