@@ -156,7 +156,3 @@ def _like_to_glob(like: str) -> str:
     for ch in like:
         out.append({"%": "*", "_": "?", "*": "[*]", "?": "[?]", "[": "[[]"}.get(ch, ch))
     return "".join(out)
-
-
-def ts(value: Any) -> Any:
-    return value

@@ -220,7 +220,7 @@ class TokenCursor:
             props[key] = self.value()
         return props
 
-    def word_list(self, stop: tuple[str, ...] = ()) -> list[str]:
+    def word_list(self) -> list[str]:
         """Comma-separated property names (for UNSET)."""
         names = [self._unset_name()]
         while self.accept_type(TokenType.COMMA):
@@ -307,17 +307,3 @@ def describe_token(tok: Token) -> str:
     if tok.token_type in STRING_TYPES:
         return "a string literal"
     return f"'{tok.text}'"
-
-
-def as_bool(value: Value, prop: str) -> bool:
-    from hoarfrost.errors import InvalidValue
-
-    if isinstance(value, Bool):
-        return value.value
-    if isinstance(value, Ident) and value.name.last in ("TRUE", "FALSE"):
-        return value.name.last == "TRUE"
-    if isinstance(value, Str) and value.value.upper() in ("TRUE", "FALSE"):
-        return value.value.upper() == "TRUE"
-    raise InvalidValue(
-        f"SQL compilation error:\ninvalid value for property '{prop}': expected TRUE or FALSE."
-    )

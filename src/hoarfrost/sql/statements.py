@@ -26,7 +26,7 @@ from hoarfrost.sql.ast import (
     Use,
 )
 from hoarfrost.sql.parser import TokenCursor
-from hoarfrost.sql.tokens import STRING_TYPES, Statement
+from hoarfrost.sql.tokens import Statement
 
 __all__ = ["parse", "statement_kind_is_sensitive"]
 
@@ -389,14 +389,6 @@ def _grant_target(cur: TokenCursor) -> tuple[str, Name | None]:
     if cur.at_type(TokenType.L_PAREN):
         cur.type_list()
     return kind, name
-
-
-def _string_args(cur: TokenCursor) -> list[str]:
-    out = []
-    for tok in cur.tokens:
-        if tok.token_type in STRING_TYPES:
-            out.append(tok.text)
-    return out
 
 
 _HEADS: dict[str, Callable[[TokenCursor], Parsed]] = {
