@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -45,6 +44,7 @@ import pyarrow as pa  # noqa: E402
 import pyarrow.compute as pc  # noqa: E402
 from duckdb.func import ARROW, NATIVE  # noqa: E402
 from duckdb.sqltypes import BIGINT  # noqa: E402
+from tests.support.downloads import download_wheels  # noqa: E402
 from tests.support.pypiserver import PypiServer  # noqa: E402
 
 import hoarfrost  # noqa: E402
@@ -84,17 +84,7 @@ $$"""
 
 def pandas_wheels() -> Path:
     """pandas and its dependencies for CPython 3.11 on this platform, downloaded once."""
-    WHEEL_CACHE.mkdir(parents=True, exist_ok=True)
-    if not list(WHEEL_CACHE.glob("pandas-*.whl")):
-        print(f"downloading pandas wheels into {WHEEL_CACHE} (once) ...", flush=True)
-        subprocess.run(
-            [
-                *(sys.executable, "-m", "pip", "download", "--quiet", "--only-binary", ":all:"),
-                *("--python-version", "3.11", "pandas", "-d", str(WHEEL_CACHE)),
-            ],
-            check=True,
-        )
-    return WHEEL_CACHE
+    return download_wheels(WHEEL_CACHE, ["pandas"])
 
 
 # -- memory: RSS of this process and its descendants, from /proc ---------------------------------

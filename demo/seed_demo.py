@@ -13,8 +13,6 @@ CALL fails with a NameError; the demo shows that, then runs the corrected body.
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -25,6 +23,7 @@ from rich.table import Table
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.support.downloads import download_wheels  # noqa: E402
 from tests.support.pypiserver import PypiServer  # noqa: E402
 from tests.support.wheels import build_wheel  # noqa: E402
 
@@ -91,36 +90,11 @@ $$""",
     ]
 
 
-def snowpark_wheels(console: Console) -> Path:
+def snowpark_wheels() -> Path:
     """snowflake-snowpark-python and its dependencies for CPython 3.11, downloaded once."""
-    marker = WHEEL_CACHE / ".complete"
-    if not marker.exists():
-        console.print("Downloading snowflake-snowpark-python and its dependencies (once)...")
-        WHEEL_CACHE.mkdir(parents=True, exist_ok=True)
-        argv = [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "--quiet",
-            "--only-binary",
-            ":all:",
-            "--python-version",
-            "3.11",
-            "--implementation",
-            "cp",
-            "--abi",
-            "cp311",
-            *[a for p in PLATFORMS for a in ("--platform", p)],
-            "-d",
-            str(WHEEL_CACHE),
-            "snowflake-snowpark-python",
-        ]
-        # The machine's pip configuration may name local mirrors; the demo asks PyPI itself.
-        env = {**os.environ, "PIP_CONFIG_FILE": os.devnull}
-        subprocess.run(argv, check=True, env=env)
-        marker.touch()
-    return WHEEL_CACHE
+    platforms = [a for p in PLATFORMS for a in ("--platform", p)]
+    extra = ["--python-version", "3.11", "--implementation", "cp", "--abi", "cp311", *platforms]
+    return download_wheels(WHEEL_CACHE, ["snowflake-snowpark-python"], extra_args=extra)
 
 
 def _display(sql: str) -> str:
@@ -149,7 +123,7 @@ def main() -> None:
         packages = Path(tmp) / "packages"
         packages.mkdir()
         build_wheel(packages, "test_whl_package", "1.0")
-        for wheel in snowpark_wheels(console).glob("*.whl"):
+        for wheel in snowpark_wheels().glob("*.whl"):
             (packages / wheel.name).symlink_to(wheel)
         with PypiServer(packages, Path(tmp) / "server", auth=(USER, PASSWORD)) as server:
             console.print(f"Local repository: {server.index_url} (user {USER}, htpasswd)")

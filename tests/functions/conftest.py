@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 import hoarfrost
+from tests.support.downloads import download_wheels
 from tests.support.pypiserver import PypiServer
 from tests.support.wheels import build_wheel
 
@@ -35,26 +34,7 @@ SETUP = [
 
 def _pandas_wheels() -> list[Path]:
     """pandas and its dependencies for CPython 3.11 on this platform, downloaded once."""
-    WHEEL_CACHE.mkdir(parents=True, exist_ok=True)
-    if not list(WHEEL_CACHE.glob("pandas-*.whl")):
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--quiet",
-                "--only-binary",
-                ":all:",
-                "--python-version",
-                "3.11",
-                "pandas",
-                "-d",
-                str(WHEEL_CACHE),
-            ],
-            check=True,
-        )
-    return sorted(WHEEL_CACHE.glob("*.whl"))
+    return sorted(download_wheels(WHEEL_CACHE, ["pandas"]).glob("*.whl"))
 
 
 def _build_wheels(dest: Path) -> None:

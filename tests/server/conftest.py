@@ -19,6 +19,8 @@ from typing import Any
 import pytest
 import snowflake.connector
 
+from tests.support.processes import stop_process
+
 USER, PASSWORD = "alice", "wire-pass-7f3a"
 START_TIMEOUT = 30.0
 
@@ -86,12 +88,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedAccount]:
         wait_for_port(port, process, log)
         yield ServedAccount(port, home, log)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, timeout=15)
 
 
 Connect = Callable[..., snowflake.connector.SnowflakeConnection]

@@ -25,6 +25,7 @@ from types import TracebackType
 import httpx
 from packaging.utils import parse_wheel_filename
 
+from tests.support.processes import stop_process
 from tests.support.pypiserver import free_port
 
 __all__ = ["DevpiServer"]
@@ -91,14 +92,7 @@ class DevpiServer:
 
     def stop(self) -> None:
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
+        stop_process(process)
 
     def __enter__(self) -> DevpiServer:
         return self.start()

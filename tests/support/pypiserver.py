@@ -18,6 +18,8 @@ import urllib.request
 from pathlib import Path
 from types import TracebackType
 
+from tests.support.processes import stop_process
+
 __all__ = ["PypiServer", "build_chain_repository", "free_port"]
 
 
@@ -81,14 +83,7 @@ class PypiServer:
 
     def stop(self) -> None:
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
+        stop_process(process)
 
     def get(self, path: str, *, auth: tuple[str, str] | None = None) -> int:
         """HTTP status of ``GET path`` (``auth`` defaults to the server's own credentials)."""

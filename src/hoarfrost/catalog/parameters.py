@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from hoarfrost.catalog.objects import find, not_found
+from hoarfrost.catalog.objects import find, not_found, schema_exists
 from hoarfrost.catalog.policies import set_account_policy, unset_account_policy
 from hoarfrost.catalog.privileges import require_account_admin, require_usage
 from hoarfrost.engine.result import Result, rows_result, status_result
@@ -87,18 +87,16 @@ def _repo_value(session: Session, value: Value) -> str:
     return f"{repo.database}.{repo.schema}.{repo.name}"
 
 
-def _target(session: Session, node: Alter) -> tuple[str, str]:
-    if node.kind == "ACCOUNT":
+def _target(session: Session, kind: str, name: Name | None) -> tuple[str, str]:
+    """(scope, target) of ACCOUNT, DATABASE <db> or SCHEMA [<db>.]<schema>; it must exist."""
+    if kind == "ACCOUNT":
         return "ACCOUNT", ""
-    assert node.name is not None
-    if node.kind == "DATABASE":
-        name = node.name.last
-        if name not in session.engine.attached():
-            raise not_found(name)
-        return "DATABASE", name
-    db, schema, _ = session.qualify(Name((*node.name.parts, "_")))
-    from hoarfrost.catalog.objects import schema_exists
-
+    assert name is not None
+    if kind == "DATABASE":
+        if name.last not in session.engine.attached():
+            raise not_found(name.last)
+        return "DATABASE", name.last
+    db, schema, _ = session.qualify(Name((*name.parts, "_")))
     if not schema_exists(session, db, schema):
         raise not_found(f"{db}.{schema}")
     return "SCHEMA", f"{db}.{schema}"
@@ -114,7 +112,7 @@ def _unknown(key: str, scope: str) -> InvalidValue:
 def alter_params(session: Session, node: Alter) -> Result:
     if node.kind == "SESSION":
         return _alter_session(session, node)
-    scope, target = _target(session, node)
+    scope, target = _target(session, node.kind, node.name)
     if scope == "ACCOUNT":
         if "PACKAGES POLICY" in node.set:
             value = node.set["PACKAGES POLICY"]
@@ -213,13 +211,10 @@ def _show_scope(session: Session, node: Show) -> tuple[str, str]:
         return ("SESSION", "") if node.in_kind == "SESSION" else ("ACCOUNT", "")
     if node.in_kind == "ACCOUNT":
         return "ACCOUNT", ""
-    fake = Alter(
-        "DATABASE" if node.in_kind == "DATABASE" else "SCHEMA",
-        node.in_name or Name((session._need_database(),)),
-    )
-    if node.in_kind == "SCHEMA" and node.in_name is None:
-        fake.name = Name((session._need_database(), session._need_schema()))
-    return _target(session, fake)
+    if node.in_kind == "DATABASE":
+        return _target(session, "DATABASE", node.in_name or Name((session._need_database(),)))
+    current = Name((session._need_database(), session._need_schema()))
+    return _target(session, "SCHEMA", node.in_name or current)
 
 
 def _param_rows(session: Session, scope: str, target: str) -> ParamRows:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from hoarfrost.catalog.objects import _like_to_glob, not_found
+from hoarfrost.catalog.objects import _like_to_glob, not_found, schema_exists
 from hoarfrost.catalog.parameters import alter_params
 from hoarfrost.catalog.props import Props
 from hoarfrost.catalog.store import CatalogObject
@@ -72,8 +72,6 @@ def _schema_key(session: Session, name: Name) -> tuple[str, str]:
 def create_schema(session: Session, node: Create) -> Result:
     Props(node.props, "SCHEMA", _DB_PROPS | {"WITH", "MANAGED"})
     db, schema = _schema_key(session, node.name)
-    from hoarfrost.catalog.objects import schema_exists
-
     if schema_exists(session, db, schema):
         if node.if_not_exists:
             return status_result(f"{schema} already exists, statement succeeded.")
@@ -88,8 +86,6 @@ def create_schema(session: Session, node: Create) -> Result:
 
 def drop_schema(session: Session, node: Drop) -> Result:
     db, schema = _schema_key(session, node.name)
-    from hoarfrost.catalog.objects import schema_exists
-
     if not schema_exists(session, db, schema) or schema in _HIDDEN_SCHEMAS:
         if node.if_exists:
             return status_result(
@@ -114,13 +110,10 @@ def use(session: Session, node: Use) -> Result:
         name = node.name.last
         if name not in session.engine.attached():
             raise not_found(name)
-        from hoarfrost.catalog.objects import schema_exists
-
-        session.use(name, DEFAULT_SCHEMA if schema_exists(session, name, DEFAULT_SCHEMA) else None)
+        schema = DEFAULT_SCHEMA if schema_exists(session, name, DEFAULT_SCHEMA) else None
+        session.use(name, schema)
     else:
         db, schema = _schema_key(session, node.name)
-        from hoarfrost.catalog.objects import schema_exists
-
         if not schema_exists(session, db, schema):
             raise not_found(f"{db}.{schema}")
         session.use(db, schema)
