@@ -12,6 +12,9 @@ exactly the locked files or fails. From an index, the requirement is ``name==ver
 (uv only accepts the file with that hash). From a find-links directory (retained files, upstream
 offline) each requirement points at the exact file (``name @ file://...``), because uv picks a
 local file by tags before it checks hashes.
+
+Bytecode is compiled afterwards by :mod:`hoarfrost.packages.bytecode` rather than with uv's
+``--compile-bytecode``, which would also compile the libraries' bundled test suites.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from hoarfrost.errors import ConfigurationError, InternalError, PackageError
+from hoarfrost.packages.bytecode import compile_environment
 from hoarfrost.packages.lock import Lock
 from hoarfrost.packages.resolver import (
     PREFIX,
@@ -92,13 +96,12 @@ def install_invocation(
         "--no-deps",
         "--only-binary",
         ":all:",
-        "--compile-bytecode",
         # Hard links from uv's cache (same file system: both live in the cache dir): copying
         # the files costs about as much as the whole rest of a cold install of a numpy/pandas
         # stack. Safe because unpacked archives in uv's cache are never modified in place (uv
-        # writes RECORD, INSTALLER and bytecode as new files), and removing either side leaves
-        # the other intact. The chmod -w of a built environment also applies to the cache's
-        # inodes, which uv only ever reads or unlinks.
+        # writes RECORD and INSTALLER as new files, compileall writes bytecode by rename), and
+        # removing either side leaves the other intact. The chmod -w of a built environment
+        # also applies to the cache's inodes, which uv only ever reads or unlinks.
         "--link-mode",
         "hardlink",
         *source,
@@ -139,6 +142,7 @@ class UvInstaller(Installer):
             raise PackageError(f"{PREFIX} 'Installing the packages failed: {detail}'")
         (target / ".lock").unlink(missing_ok=True)  # uv's own lock file; the env is immutable
         _check_installed(lock, target)
+        compile_environment(python, target)
 
 
 def _check_installed(lock: Lock, target: Path) -> None:
