@@ -63,6 +63,8 @@ class UdfService:
         self._lock = threading.RLock()
         self._pools: dict[tuple[str, str], WorkerPool] = {}
         self._registered: dict[str, str] = {}  # DUCK NAME -> stamp
+        # DUCK NAME -> (the Arrow UDF, its pool, its return type): for batched evaluation
+        self.batchable: dict[str, tuple[Any, WorkerPool, SqlType]] = {}
         self.display: dict[str, str] = {}  # DUCK NAME -> qualified name(signature), for errors
         self._duck = engine.data.cursor()  # registrations belong to the connection that made them
         self._names: dict[tuple[str, str, str], dict[str, list[CatalogObject]]] = {}
@@ -144,6 +146,7 @@ class UdfService:
             self._names.clear()
             if routine is not None and routine.duck_name in self._registered:
                 self._registered.pop(routine.duck_name)
+                self.batchable.pop(routine.duck_name, None)
                 try:
                     self._duck.remove_function(routine.duck_name)
                 except duckdb.Error:
@@ -163,12 +166,14 @@ class UdfService:
                 return name
             if name in self._registered:
                 self._registered.pop(name)
+                self.batchable.pop(name, None)
                 self._duck.remove_function(name)
             params: list[Any] = [_duck_param(t) for t in routine.arg_types] or ["BOOLEAN"]
             assert routine.returns is not None
+            function = _scalar(self, routine, len(params))
             self._duck.create_function(
                 name,
-                _scalar(self, routine, len(params)),
+                function,
                 params,
                 _duck_return(routine.returns),
                 type=ARROW,
@@ -176,6 +181,7 @@ class UdfService:
                 side_effects=routine.volatile,
             )
             self._registered[name] = routine.stamp
+            self.batchable[name] = (function, self.pool(routine), routine.returns)
             self.display[name] = routine.qualified + routine.obj.signature
         return name
 
@@ -183,6 +189,7 @@ class UdfService:
         """A registration DuckDB no longer has (e.g. after a rolled back transaction)."""
         with self._lock:
             self._registered.pop(duck_name.upper(), None)
+            self.batchable.pop(duck_name.upper(), None)
 
     def check_policy(self, routine: Routine, session: Session | None = None) -> None:
         """Refuse to run ``routine`` when the account's packages policy refuses a package."""
