@@ -102,6 +102,13 @@ SETTINGS: dict[str, Setting] = {
         Setting("worker_pool_size", os.cpu_count() or 1, "Worker processes per environment.", _int),
         Setting("worker_timeout", 180.0, "Seconds one batch may run in a worker.", _float),
         Setting("worker_memory_limit", 2 << 30, "Address-space limit of a worker (bytes).", _size),
+        Setting(
+            "udf_batch_memory",
+            512 << 20,
+            "Most bytes of a query's input held to evaluate its Python UDF calls in large batches "
+            "(0: always per DuckDB vector).",
+            _size,
+        ),
         Setting("http_timeout", 30.0, "Seconds for one request to a repository.", _float),
         Setting("max_page_size", 20 << 20, "Largest index page read from a repository.", _size),
         Setting("max_file_size", 2 << 30, "Largest file downloaded from a repository.", _size),

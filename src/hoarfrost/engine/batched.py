@@ -5,8 +5,8 @@ thread that evaluates every call through the same Arrow UDF DuckDB would have ca
 policy check, type conversions, NOT NULL check and errors are the same), with as many batches in
 flight as the pool has workers. The evaluated batches form an Arrow table the outer query reads.
 
-The inner result is held in memory, like a query's result already is. Past ``MAX_BYTES`` of it
-the batched run stops and the statement runs as written, UDFs per DuckDB vector, which streams:
+The inner result is held in memory, like a query's result already is. Past the setting
+``udf_batch_memory`` (bytes) the batched run stops and the statement runs as written, UDFs per DuckDB vector, which streams:
 rows evaluated before the switch are then evaluated again (UDFs must not count on how often they
 are called; Snowflake gives no such promise either).
 """
@@ -26,12 +26,11 @@ from hoarfrost.workers import python_to_arrow
 if TYPE_CHECKING:
     from hoarfrost.engine.session import Session
 
-__all__ = ["BATCH_ROWS", "MAX_BYTES", "run_plan"]
+__all__ = ["BATCH_ROWS", "run_plan"]
 
 # Rows per round trip to a worker: ~5 ms of a trivial Python function, so the trip itself
 # (tens of microseconds) no longer counts; small enough that LIMIT wastes little.
 BATCH_ROWS = 65_536
-MAX_BYTES = 512 << 20
 
 
 class _TooBig(Exception):
@@ -40,8 +39,10 @@ class _TooBig(Exception):
 
 def run_plan(session: Session, sql: str) -> tuple[BatchPlan, pa.Table] | None:
     """The plan of ``sql`` and the table its outer query reads, or ``None`` to run ``sql`` as
-    it is (not of a batchable shape, a UDF not registered here, or an input over MAX_BYTES)."""
-    batch_plan = plan(sql)
+    it is (not of a batchable shape, a UDF not registered here, or an input over the setting
+    ``udf_batch_memory``)."""
+    limit = int(session.engine.settings.udf_batch_memory)
+    batch_plan = plan(sql) if limit > 0 else None
     if batch_plan is None:
         return None
     service = udf_service(session.engine)
@@ -67,7 +68,7 @@ def run_plan(session: Session, sql: str) -> tuple[BatchPlan, pa.Table] | None:
         try:
             for batch in reader:
                 held += batch.nbytes
-                if held > MAX_BYTES:
+                if held > limit:
                     raise _TooBig()
                 pending.append(pool.submit(evaluate, batch))
                 while len(pending) > parallel:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 import sqlglot
 from sqlglot import exp
@@ -106,14 +107,14 @@ def _is_udf(node: exp.Expression) -> bool:
 
 
 def _plan(tree: exp.Select) -> BatchPlan | None:
-    from_ = tree.args.get("from") or tree.args.get("from_")
+    from_ = _arg(tree, "from")
     if not isinstance(from_, exp.From) or not isinstance(from_.this, exp.Table):
         return None
     table = from_.this
     simple = {"this", "db", "catalog", "alias"}
     if not isinstance(table.this, exp.Identifier) or set(table.args) - simple - _empty(table):
         return None
-    if any(tree.args.get(key) for key in ("with", "joins", "laterals", "pivots")):
+    if any(_arg(tree, key) for key in ("with", "joins", "laterals", "pivots")):
         return None
     if any(isinstance(e, exp.Star) for e in tree.expressions):
         return None
@@ -134,10 +135,13 @@ def _plan(tree: exp.Select) -> BatchPlan | None:
         late = [c for c in conjuncts if c not in early]
         if early:
             inner_where = " AND ".join(f"({c.sql(dialect='duckdb')})" for c in early)
-        in_where = [call for call in calls if call.find_ancestor(exp.Where) is not None]
-        # A UDF filter decides which rows the other calls see: all calls must be in it, and in
-        # one conjunct (DuckDB evaluates a second conjunct only on the rows the first kept).
-        if in_where and (len(in_where) != len(calls) or len(late) != 1):
+        in_where = {c.sql(dialect="duckdb") for c in calls if c.find_ancestor(exp.Where)}
+        # A UDF filter decides which rows the other calls see, so the other calls must be ones
+        # it makes itself (same function, same arguments: evaluated on every row anyway), and
+        # it must be one conjunct (DuckDB evaluates a second only on the rows the first kept).
+        if in_where and (
+            len(late) != 1 or any(c.sql(dialect="duckdb") not in in_where for c in calls)
+        ):
             return None
         if late:
             where.set("this", late[0])
@@ -185,6 +189,11 @@ def _plan(tree: exp.Select) -> BatchPlan | None:
         stream=stream,
         outer=tree.sql(dialect="duckdb"),
     )
+
+
+def _arg(node: exp.Expression, key: str) -> Any:
+    """An argument of a node; sqlglot spells some keys with a trailing underscore."""
+    return node.args.get(key) or node.args.get(f"{key}_")
 
 
 def _empty(node: exp.Expression) -> set[str]:
