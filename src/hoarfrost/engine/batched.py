@@ -6,16 +6,18 @@ policy check, type conversions, NOT NULL check and errors are the same), with as
 flight as the pool has workers. The evaluated batches form an Arrow table the outer query reads.
 
 The inner result is held in memory, like a query's result already is. Past the setting
-``udf_batch_memory`` (bytes) the batched run stops and the statement runs as written, UDFs per DuckDB vector, which streams:
-rows evaluated before the switch are then evaluated again (UDFs must not count on how often they
-are called; Snowflake gives no such promise either).
+``udf_batch_memory`` (bytes) the batched run stops and the statement runs as written, UDFs per
+DuckDB vector, which streams: rows evaluated before the switch are then evaluated again (UDFs
+must not count on how often they are called; Snowflake gives no such promise either).
 """
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
@@ -46,46 +48,66 @@ def run_plan(session: Session, sql: str) -> tuple[BatchPlan, pa.Table] | None:
     if batch_plan is None:
         return None
     service = udf_service(session.engine)
-    functions = [service.batchable.get(call.duck_name) for call in batch_plan.calls]
-    if any(f is None for f in functions):
-        return None
+    functions = []
+    for call in batch_plan.calls:
+        found = service.batchable.get(call.duck_name)
+        if found is None:
+            return None  # registered on demand by the per-vector path (views, new sessions)
+        functions.append((call, found[0], found[2]))
     duck = session.duck
     probe = duck.sql(f"SELECT * FROM {batch_plan.table_sql} LIMIT 0").columns
     columns = [name for name in probe if name.lower() in batch_plan.referenced]
-    reader = duck.sql(batch_plan.inner(columns)).to_arrow_reader(BATCH_ROWS)
-    calls = [(call, f) for call, f in zip(batch_plan.calls, functions, strict=True) if f]
-    parallel = max(pool.size for _, (_, pool, _) in calls)
+    names = columns + [call.result for call, _, _ in functions]
 
     def evaluate(batch: pa.RecordBatch) -> pa.RecordBatch:
-        results = [fn(*(batch.column(a) for a in call.args)) for call, (fn, _, _) in calls]
-        arrays = [batch.column(c) for c in columns] + results
-        return pa.RecordBatch.from_arrays(arrays, names=columns + [c.result for c, _ in calls])
+        results = [fn(*(batch.column(a) for a in call.args)) for call, fn, _ in functions]
+        return pa.RecordBatch.from_arrays([batch.column(c) for c in columns] + results, names=names)
 
+    reader = duck.sql(batch_plan.inner(columns)).to_arrow_reader(BATCH_ROWS)
+    batches = iter(reader)
+    first = next(batches, None)
+    second = next(batches, None) if first is not None else None
+    try:
+        if first is None:
+            empty = [pa.array([], reader.schema.field(c).type) for c in columns]
+            empty += [python_to_arrow([], returns) for _, _, returns in functions]
+            return batch_plan, pa.table(empty, names=names)
+        if second is None:  # one batch (a small table): no threads to start
+            if first.nbytes > limit:
+                return None
+            return batch_plan, pa.Table.from_batches([evaluate(first)])
+        ahead = max(service.batchable[call.duck_name][1].size for call, _, _ in functions)
+        done = _in_parallel(itertools.chain((first, second), batches), evaluate, ahead, limit)
+    except _TooBig:
+        return None
+    finally:
+        reader.close()
+    return batch_plan, pa.Table.from_batches(done)
+
+
+def _in_parallel(
+    batches: Iterator[pa.RecordBatch],
+    evaluate: Callable[[pa.RecordBatch], pa.RecordBatch],
+    ahead: int,
+    limit: int,
+) -> list[pa.RecordBatch]:
+    """``evaluate`` each batch, ``ahead`` at a time (one per worker), results in input order;
+    _TooBig once the input read exceeds ``limit`` bytes."""
     done: list[pa.RecordBatch] = []
     pending: deque[Future[pa.RecordBatch]] = deque()
     held = 0
-    with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="hoarfrost-udf") as pool:
+    with ThreadPoolExecutor(max_workers=ahead, thread_name_prefix="hoarfrost-udf") as threads:
         try:
-            for batch in reader:
+            for batch in batches:
                 held += batch.nbytes
                 if held > limit:
                     raise _TooBig()
-                pending.append(pool.submit(evaluate, batch))
-                while len(pending) > parallel:
+                pending.append(threads.submit(evaluate, batch))
+                while len(pending) > ahead:
                     done.append(pending.popleft().result())
             while pending:
                 done.append(pending.popleft().result())
-        except BaseException as exc:
+        finally:
             for future in pending:
                 future.cancel()
-            reader.close()
-            if isinstance(exc, _TooBig):
-                return None
-            raise
-    if not done:
-        schema = reader.schema
-        empty: list[Any] = [pa.array([], schema.field(c).type) for c in columns]
-        empty += [python_to_arrow([], returns) for _, (_, _, returns) in calls]
-        names = columns + [c.result for c, _ in calls]
-        return batch_plan, pa.table(empty, names=names)
-    return batch_plan, pa.Table.from_batches(done)
+    return done

@@ -24,6 +24,7 @@ translator produced it with the same generator), so editing its tree cannot chan
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 from dataclasses import dataclass
@@ -88,9 +89,13 @@ class BatchPlan:
         return f"SELECT {', '.join(items)} FROM {self.table_sql}{where}"
 
 
+@functools.lru_cache(maxsize=256)
 def plan(sql: str) -> BatchPlan | None:
     """A batch plan for ``sql`` (a translated DuckDB statement), or ``None`` when the statement
-    is not of a shape whose UDF calls can be evaluated in advance."""
+    is not of a shape whose UDF calls can be evaluated in advance.
+
+    Cached by text (parsing costs about as much as a small query): a plan is immutable, and its
+    stream name is registered on one session's DuckDB connection at a time."""
     if UDF_PREFIX not in sql.upper() or not _HAS_FROM.search(sql):
         return None
     try:
