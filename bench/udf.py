@@ -3,8 +3,12 @@
     .venv/bin/python bench/udf.py [--rows 10000000] [--repeat 2] [--latency-runs 500]
 
 Everything goes through the real engine: ``hoarfrost.connect(":memory:")``, ``CREATE FUNCTION
-... LANGUAGE PYTHON`` and ``SELECT`` (so SQL rewriting, the DuckDB Arrow UDF, the packages policy
-check, the pickled batches over pipes and the isolated workers are all in the measurement). The
+... LANGUAGE PYTHON`` and ``SELECT`` (so SQL rewriting, the batch planning of
+hoarfrost.sql.batching, the packages policy check, the pickled batches over pipes and the
+isolated workers are all in the measurement). ``SELECT sum(f(x)) FROM t`` is a shape whose calls
+the engine evaluates in 64k-row batches; the same queries with batching off (one round trip per
+2,048-row DuckDB vector, as for shapes that do not qualify) are timed afterwards, for
+information. The
 peer is a plain ``duckdb.connect()`` in this same process with the same data and the same
 function registered through DuckDB's Python UDF API. Measured side by side in one run:
 
@@ -241,15 +245,38 @@ def main() -> None:
             finally:
                 con.close()
                 con.engine.close()  # an in-memory engine outlives its connection: stop workers
+            per_vector(server, args)
+
+
+def prepare(con: hoarfrost.Connection, server: PypiServer, rows: int) -> None:
+    for statement in SETUP:
+        con.execute(statement.format(url=server.url, index=server.index_url))
+    con.execute(f"CREATE TABLE t AS SELECT range AS x FROM range({rows})")
+    con.execute(SCALAR)
+    con.execute(VECTORIZED)  # builds the pandas environment on the first run
+
+
+def per_vector(server: PypiServer, args: Any) -> None:
+    """For information: the same queries with batching off (one round trip per DuckDB vector),
+    in an account of its own, after the measured part."""
+    con = hoarfrost.connect(":memory:", cache_dir=args.cache, udf_batch_memory=0)
+    try:
+        prepare(con, server, args.rows)
+        con.execute("SELECT sum(plus1(x)) + sum(plus1_vec(x)) FROM t WHERE x < 100000").fetchall()
+        for fn in ("plus1", "plus1_vec"):
+            best = min(
+                timed(lambda fn=fn: con.execute(f"SELECT sum({fn}(x)) FROM t").fetchall())
+                for _ in range(args.repeat)
+            )
+            print(f"info:       {fn} per DuckDB vector (batching off) {best:6.2f} s", flush=True)
+    finally:
+        con.close()
+        con.engine.close()
 
 
 def run(con: hoarfrost.Connection, server: PypiServer, exclude: set[int], args: Any) -> None:
-    for statement in SETUP:
-        con.execute(statement.format(url=server.url, index=server.index_url))
     setup = time.perf_counter()
-    con.execute(f"CREATE TABLE t AS SELECT range AS x FROM range({args.rows})")
-    con.execute(SCALAR)
-    con.execute(VECTORIZED)  # builds the pandas environment on the first run
+    prepare(con, server, args.rows)
     print(f"setup (table, functions, environment): {time.perf_counter() - setup:.1f} s")
 
     peer = duckdb.connect()
