@@ -163,10 +163,6 @@ def pyc_count(root: Path) -> int:
     return sum(1 for _ in root.rglob("*.pyc"))
 
 
-def median_of(repeat: int, measure: Callable[[], float]) -> float:
-    return statistics.median(measure() for _ in range(repeat))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--runtime", default="3.11")
@@ -182,24 +178,29 @@ def main() -> None:
         work = Path(tmp)
         with PypiServer(wheels, work / "pypiserver") as server:
             url = server.index_url
-            plain = [bare_uv(work, runtime, url, compile_bytecode=False) for _ in range(n)]
+            # Round robin, so that every contender sees the same machine weather (on a small VM
+            # the file system's state after earlier deletions moves timings by tens of percent).
+            plain, compiled, runs, pip, pip_plain_runs = [], [], [], [], []
+            for _ in range(n):
+                plain.append(bare_uv(work, runtime, url, compile_bytecode=False))
+                compiled.append(sum(bare_uv(work, runtime, url, compile_bytecode=True)))
+                runs.append(ours(work, runtime, url))
+                lock = runs[-1][3]
+                pip.append(pip_install(work, runtime, url, lock))
+                pip_plain_runs.append(pip_install(work, runtime, url, lock, compile_bytecode=False))
+            # bytecode written by bare uv and by pip (n targets each), not by hoarfrost
+            uv_pycs = pyc_count(work) - sum(pyc_count(r[2].root) for r in runs)
             plain_install = statistics.median(install for _, install in plain)
             bare_plain = statistics.median(sum(pair) for pair in plain)
-            bare_compiled = median_of(
-                n, lambda: sum(bare_uv(work, runtime, url, compile_bytecode=True))
-            )
-            uv_pycs = pyc_count(work)  # every bare uv target so far: n without bytecode, n with
-            runs = [ours(work, runtime, url) for _ in range(n)]
+            bare_compiled = statistics.median(compiled)
             resolve_s = statistics.median(run[0] for run in runs)
             build_s = statistics.median(run[1] for run in runs)
             ours_s = statistics.median(run[0] + run[1] for run in runs)
             _, _, store, lock = runs[-1]
             our_pycs = pyc_count(store.path(lock))
             median_s, max_s = existing(store, lock, args.repeat_existing)
-            pip_s = median_of(n, lambda: pip_install(work, runtime, url, lock))
-            pip_plain = median_of(
-                n, lambda: pip_install(work, runtime, url, lock, compile_bytecode=False)
-            )
+            pip_s = statistics.median(pip)
+            pip_plain = statistics.median(pip_plain_runs)
         for _, _, built, _ in runs:
             built.prune(keep=set())  # read-only trees: the store knows how to remove them
     like, pip_ratio = ours_s / bare_compiled, pip_s / build_s
@@ -217,7 +218,7 @@ def main() -> None:
         ("pip install --no-compile of the same lock", f"{pip_plain:8.2f} s"),
         (
             "bytecode files: uv/pip vs hoarfrost",
-            f"{uv_pycs // n} vs {our_pycs} (bundled tests left)",
+            f"{uv_pycs // (2 * n)} vs {our_pycs} (bundled tests left)",
         ),
         ("cold vs bare uv --compile-bytecode", f"{like:.2f}x (<= 1.3x) {verdict(like <= 1.3)}"),
         ("cold vs bare uv defaults", f"{ours_s / bare_plain:.2f}x (informational)"),
