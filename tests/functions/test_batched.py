@@ -32,6 +32,11 @@ def f(df):
     return pandas.Series([len(df)] * len(df))
 """
 
+CAPPED_LEN = BATCH_LEN.replace(
+    "@vectorized(input=pandas.DataFrame)",
+    "@vectorized(input=pandas.DataFrame, max_batch_size=1000)",
+)
+
 
 def _setup(con: hoarfrost.Connection) -> None:
     con.execute(
@@ -43,10 +48,11 @@ def _setup(con: hoarfrost.Connection) -> None:
             f"CREATE FUNCTION {signature} LANGUAGE PYTHON RUNTIME_VERSION = '3.11' "
             f"HANDLER = 'f' AS $$\n{body}\n$$"
         )
-    con.execute(
-        "CREATE FUNCTION batch_len(x INT) RETURNS INT LANGUAGE PYTHON RUNTIME_VERSION = '3.11' "
-        f"{PANDAS} HANDLER = 'f' AS $$\n{BATCH_LEN}\n$$"
-    )
+    for name, body in (("batch_len", BATCH_LEN), ("capped_len", CAPPED_LEN)):
+        con.execute(
+            f"CREATE FUNCTION {name}(x INT) RETURNS INT LANGUAGE PYTHON RUNTIME_VERSION = '3.11' "
+            f"{PANDAS} HANDLER = 'f' AS $$\n{body}\n$$"
+        )
 
 
 @pytest.fixture(scope="module")
@@ -102,6 +108,10 @@ def test_batches_are_larger_than_duckdb_vectors_only_where_allowed(
     # Under CASE only some rows evaluate the call: DuckDB does it, per vector.
     (case,) = rows(batched, "SELECT MAX(CASE WHEN x > 5 THEN batch_len(x) END) FROM t")[0]
     assert case <= 2048
+    # A vectorized function's max_batch_size still holds.
+    assert rows(batched, "SELECT MAX(capped_len(x)), COUNT(capped_len(x)) FROM t") == [
+        (1000, 200000)
+    ]
 
 
 def test_plain_filters_apply_before_the_function_runs(batched: hoarfrost.Connection) -> None:
