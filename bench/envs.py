@@ -19,8 +19,10 @@ starts from a cold cache of its own:
                compilation is the same CPython work for both installers and dominates on a
                small machine).
 
-Each contender runs ``--repeat`` times (each time with a cold cache of its own, after flushing
-the previous run's writes); the medians are compared.
+Each contender runs ``--repeat`` times, round robin (each time with a cold cache of its own,
+after flushing the previous run's writes); the medians are compared. Run it on a quiet machine:
+on this kind of VM (ext4, 2 cores), creating files within minutes of deleting many (a test run,
+a previous benchmark's cleanup) is up to 50% slower, which hits the installers unevenly.
 
 Targets: hoarfrost cold <= 1.3x bare uv; existing < 20 ms; hoarfrost build >= 5x faster than pip.
 """
@@ -224,6 +226,10 @@ def main() -> None:
         ("cold vs bare uv defaults", f"{ours_s / bare_plain:.2f}x (informational)"),
         ("existing env", f"{max_s * 1e3:.3f} ms max (< 20 ms) {verdict(max_s < 0.020)}"),
         ("pip / hoarfrost build", f"{pip_ratio:.1f}x (>= 5x) {verdict(pip_ratio >= 5)}"),
+        (
+            "  the same, round by round",
+            "  ".join(f"{p / r[1]:.1f}x" for p, r in zip(pip, runs, strict=True)),
+        ),
         ("pip --no-compile / uv install, no bytecode", f"{pip_plain / plain_install:.1f}x (info)"),
     ]
     print(f"\n{', '.join(STACK)}: {len(lock.packages)} wheels, CPython {runtime.full_version}")
