@@ -32,6 +32,12 @@ def test_plain_filters_run_first_and_a_udf_filter_stays_outside() -> None:
     )
 
 
+def test_a_parenthesised_where_is_split_too() -> None:
+    p = plan(f'SELECT COUNT(*) FROM "T" WHERE ("X" > 3 AND ({F} < 10))')
+    assert p is not None and p.inner_where == '("X" > 3)'
+    assert p.outer.endswith(f'WHERE "{p.calls[0].result}" < 10')
+
+
 def test_columns_read_by_the_outer_query_are_projected_under_the_table_alias() -> None:
     p = plan(f'SELECT "A"."Y", {F} FROM "DB"."S"."T" AS "A" ORDER BY "Z" LIMIT 5')
     assert p is not None

@@ -57,7 +57,7 @@ _CONDITIONAL = (
     exp.Limit,
     exp.Offset,
 )
-# A clause that quickly rules the statement out before parsing (no table, or several).
+# Without FROM there is no table to read in batches: skips parsing for "SELECT f(1)".
 _HAS_FROM = re.compile(r"\bFROM\b", re.IGNORECASE)
 
 
@@ -135,7 +135,8 @@ def _plan(tree: exp.Select) -> BatchPlan | None:
     where = tree.args.get("where")
     inner_where: str | None = None
     if where is not None:
-        conjuncts = list(where.this.flatten()) if isinstance(where.this, exp.And) else [where.this]
+        condition = where.this.unnest()  # WHERE (a AND b) is WHERE a AND b
+        conjuncts = list(condition.flatten()) if isinstance(condition, exp.And) else [condition]
         early = [c for c in conjuncts if not any(_is_udf(n) for n in c.find_all(exp.Anonymous))]
         late = [c for c in conjuncts if c not in early]
         if early:
