@@ -1,7 +1,7 @@
 """Environment benchmark (issue 3): a realistic stack from a local pypiserver, in one run.
 
     .venv/bin/python bench/envs.py [--runtime 3.11] [--wheels DIR] [--repeat 3]
-                                   [--repeat-existing 1000]
+                                   [--repeat-existing 1000] [--settle 30]
 
 numpy, pandas, pyarrow, scikit-learn and their dependencies are downloaded once from PyPI (by pip,
 into ``bench/.cache/wheels-<runtime>``) and served by pypiserver on loopback. Every contender then
@@ -19,10 +19,11 @@ starts from a cold cache of its own:
                compilation is the same CPython work for both installers and dominates on a
                small machine).
 
-Each contender runs ``--repeat`` times, round robin (each time with a cold cache of its own,
-after flushing the previous run's writes); the medians are compared. Run it on a quiet machine:
-on this kind of VM (ext4, 2 cores), creating files within minutes of deleting many (a test run,
-a previous benchmark's cleanup) is up to 50% slower, which hits the installers unevenly.
+Each contender runs ``--repeat`` times, round robin, each time with a cold cache of its own and
+after ``--settle`` seconds of quiet (see :func:`settle`); the medians are compared, and the pip
+ratio is also printed round by round. Run it on an otherwise idle machine: on this kind of VM
+(ext4, 2 cores) creating files soon after heavy writes or mass deletions (a test run, a previous
+benchmark's cleanup) is markedly slower.
 
 Targets: hoarfrost cold <= 1.3x bare uv; existing < 20 ms; hoarfrost build >= 5x faster than pip.
 """
@@ -54,14 +55,19 @@ from hoarfrost.packages.runtimes import Runtime, require_runtime  # noqa: E402
 STACK = ["numpy", "pandas", "pyarrow", "scikit-learn"]
 
 
-def settle() -> None:
-    """Flush the page cache's dirty pages, so that no contender pays for the previous one's
-    writes (each writes several hundred MB of files)."""
+SETTLE_SECONDS = 30.0
+
+
+def settle(seconds: float) -> None:
+    """Let the machine quiesce before a timed run, so that no contender pays for the previous
+    one's writes (each writes several hundred MB in thousands of files): flush dirty pages, then
+    wait. Measured on a 2-core VM: an install started right after another runs up to 40% slower
+    (both uv's extraction and bytecode compilation), one started 30 s later does not."""
     os.sync()
+    time.sleep(seconds)
 
 
 def timed(fn: Callable[[], object]) -> float:
-    settle()
     start = time.perf_counter()
     fn()
     return time.perf_counter() - start
@@ -116,7 +122,6 @@ def bare_uv(
         str(cache / "req.txt"),
     ]
     extra = ["--compile-bytecode"] if compile_bytecode else []
-    settle()
     start = time.perf_counter()
     run([*compile_, *common, "--generate-hashes"], uv_env(cache))
     compiled = time.perf_counter()
@@ -127,7 +132,6 @@ def bare_uv(
 def ours(work: Path, runtime: Runtime, index_url: str) -> tuple[float, float, EnvStore, Lock]:
     cache = Path(tempfile.mkdtemp(dir=work))
     store = EnvStore(cache, UvInstaller(cache, {runtime.version: runtime.executable}))
-    settle()
     start = time.perf_counter()
     lock = resolve(STACK, runtime, index_url, cache_dir=cache)
     resolved = time.perf_counter()
@@ -171,6 +175,9 @@ def main() -> None:
     parser.add_argument("--wheels", type=Path)
     parser.add_argument("--repeat", type=int, default=3, help="cold runs per contender (median)")
     parser.add_argument("--repeat-existing", type=int, default=1000)
+    parser.add_argument(
+        "--settle", type=float, default=SETTLE_SECONDS, help="seconds of quiet before each run"
+    )
     args = parser.parse_args()
     runtime = require_runtime(Settings(), args.runtime)
     wheels = args.wheels or ROOT / "bench" / ".cache" / f"wheels-{runtime.version}"
@@ -184,11 +191,16 @@ def main() -> None:
             # the file system's state after earlier deletions moves timings by tens of percent).
             plain, compiled, runs, pip, pip_plain_runs = [], [], [], [], []
             for _ in range(n):
+                settle(args.settle)
                 plain.append(bare_uv(work, runtime, url, compile_bytecode=False))
+                settle(args.settle)
                 compiled.append(sum(bare_uv(work, runtime, url, compile_bytecode=True)))
+                settle(args.settle)
                 runs.append(ours(work, runtime, url))
                 lock = runs[-1][3]
+                settle(args.settle)
                 pip.append(pip_install(work, runtime, url, lock))
+                settle(args.settle)
                 pip_plain_runs.append(pip_install(work, runtime, url, lock, compile_bytecode=False))
             # bytecode written by bare uv and by pip (n targets each), not by hoarfrost
             uv_pycs = pyc_count(work) - sum(pyc_count(r[2].root) for r in runs)
