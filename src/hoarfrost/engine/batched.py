@@ -48,12 +48,11 @@ def run_plan(session: Session, sql: str) -> tuple[BatchPlan, pa.Table] | None:
     if batch_plan is None:
         return None
     service = udf_service(session.engine)
-    functions = []
-    for call in batch_plan.calls:
-        found = service.batchable.get(call.duck_name)
-        if found is None:
-            return None  # registered on demand by the per-vector path (views, new sessions)
-        functions.append((call, found[0], found[2]))
+    registered = [service.batchable.get(call.duck_name) for call in batch_plan.calls]
+    functions = [(c, f[0], f[2]) for c, f in zip(batch_plan.calls, registered, strict=True) if f]
+    if len(functions) != len(batch_plan.calls):
+        return None  # registered on demand by the per-vector path (views, new sessions)
+    ahead = max(f[1].size for f in registered if f)  # one batch per worker of the largest pool
     duck = session.duck
     probe = duck.sql(f"SELECT * FROM {batch_plan.table_sql} LIMIT 0").columns
     columns = [name for name in probe if name.lower() in batch_plan.referenced]
@@ -64,10 +63,10 @@ def run_plan(session: Session, sql: str) -> tuple[BatchPlan, pa.Table] | None:
         return pa.RecordBatch.from_arrays([batch.column(c) for c in columns] + results, names=names)
 
     reader = duck.sql(batch_plan.inner(columns)).to_arrow_reader(BATCH_ROWS)
-    batches = iter(reader)
-    first = next(batches, None)
-    second = next(batches, None) if first is not None else None
     try:
+        batches = iter(reader)
+        first = next(batches, None)
+        second = next(batches, None) if first is not None else None
         if first is None:
             empty = [pa.array([], reader.schema.field(c).type) for c in columns]
             empty += [python_to_arrow([], returns) for _, _, returns in functions]
@@ -76,7 +75,6 @@ def run_plan(session: Session, sql: str) -> tuple[BatchPlan, pa.Table] | None:
             if first.nbytes > limit:
                 return None
             return batch_plan, pa.Table.from_batches([evaluate(first)])
-        ahead = max(service.batchable[call.duck_name][1].size for call, _, _ in functions)
         done = _in_parallel(itertools.chain((first, second), batches), evaluate, ahead, limit)
     except _TooBig:
         return None

@@ -123,7 +123,7 @@ def _plan(tree: exp.Select) -> BatchPlan | None:
         return None
     if any(isinstance(e, exp.Star) for e in tree.expressions):
         return None
-    if any(True for _ in tree.find_all(exp.Subquery, exp.Exists)):
+    if any(node is not tree for node in tree.find_all(exp.Subquery, exp.Exists, exp.Select)):
         return None
     calls = [node for node in tree.find_all(exp.Anonymous) if _is_udf(node)]
     if not calls or not all(_unconditional(call, tree) and _plain_args(call) for call in calls):
