@@ -25,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.support.downloads import download_wheels  # noqa: E402
 from tests.support.pypiserver import PypiServer  # noqa: E402
+from tests.support.seed import CORRECTED_PROCEDURE, SEED_FUNCTION, SEED_PROCEDURE  # noqa: E402
 from tests.support.wheels import build_wheel  # noqa: E402
 
 import hoarfrost  # noqa: E402
@@ -34,19 +35,6 @@ from hoarfrost.sql.tokens import redact_strings, split  # noqa: E402
 USER, PASSWORD = "demo-user", "demo-Passw0rd"
 WHEEL_CACHE = ROOT / ".cache" / "demo-wheels"
 PLATFORMS = ["manylinux_2_28_x86_64", "manylinux2014_x86_64", "manylinux_2_17_x86_64", "any"]
-
-
-SEED_PROCEDURE = """CREATE OR REPLACE PROCEDURE test_sproc()
-RETURNS STRING
-LANGUAGE PYTHON
-RUNTIME_VERSION = '3.11'
-ARTIFACT_REPOSITORY = my_python_repo
-ARTIFACT_REPOSITORY_PACKAGES = ('snowflake-snowpark-python', 'test_whl_package')
-HANDLER = 'run'
-AS $$
-def run(session):
-  return test_whl_package.say_hello()
-$$"""
 
 
 def seed_statements(server: PypiServer) -> list[str]:
@@ -67,24 +55,11 @@ def seed_statements(server: PypiServer) -> list[str]:
   INDEX_URL = '{server.index_url}'
   AUTHENTICATION_SECRET = my_repo_secret
   COMMENT = 'Customer-hosted Python package repository (local pypiserver)'""",
-        """CREATE OR REPLACE FUNCTION test_udf()
-  RETURNS STRING
-  LANGUAGE PYTHON
-  RUNTIME_VERSION = 3.10
-  ARTIFACT_REPOSITORY = my_python_repo
-  ARTIFACT_REPOSITORY_PACKAGES = ('test_whl_package')
-  HANDLER = 'test'
-AS $$
-import test_whl_package
-
-def test():
-  return test_whl_package.say_hello()
-$$""",
+        SEED_FUNCTION,
         "SELECT test_udf()",
         SEED_PROCEDURE,
         "CALL test_sproc()",
-        # The corrected body: SEED.md's procedure uses test_whl_package without importing it.
-        SEED_PROCEDURE.replace("AS $$\n", "AS $$\nimport test_whl_package\n\n"),
+        CORRECTED_PROCEDURE,
         "CALL test_sproc()",
         "DESCRIBE FUNCTION test_udf()",
     ]

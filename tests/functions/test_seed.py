@@ -7,32 +7,7 @@ import sys
 
 import hoarfrost
 from tests.functions.conftest import PASSWORD, error_of, rows
-
-SEED_FUNCTION = """CREATE OR REPLACE FUNCTION test_udf()
-  RETURNS STRING
-  LANGUAGE PYTHON
-  RUNTIME_VERSION = 3.10
-  ARTIFACT_REPOSITORY = my_python_repo
-  ARTIFACT_REPOSITORY_PACKAGES = ('test_whl_package')
-  HANDLER = 'test'
-AS $$
-import test_whl_package
-
-def test():
-  return test_whl_package.say_hello()
-$$"""
-
-SEED_PROCEDURE = """CREATE OR REPLACE PROCEDURE test_sproc()
-RETURNS STRING
-LANGUAGE PYTHON
-RUNTIME_VERSION = '3.11'
-ARTIFACT_REPOSITORY = my_python_repo
-ARTIFACT_REPOSITORY_PACKAGES = ('snowflake-snowpark-python', 'test_whl_package')
-HANDLER = 'run'
-AS $$
-def run(session):
-  return test_whl_package.say_hello()
-$$"""
+from tests.support.seed import CORRECTED_PROCEDURE, SEED_FUNCTION, SEED_PROCEDURE
 
 
 def test_seed_function_returns_the_greeting(con: hoarfrost.Connection) -> None:
@@ -67,10 +42,7 @@ def test_seed_procedure_as_written_fails_with_a_clear_name_error(
 
 
 def test_seed_procedure_corrected_body_works(con: hoarfrost.Connection) -> None:
-    corrected = SEED_PROCEDURE.replace(
-        "def run(session):", "import test_whl_package\n\ndef run(session):"
-    )
-    con.execute(corrected)
+    con.execute(CORRECTED_PROCEDURE)
     cur = con.execute("CALL test_sproc()")
     assert cur.description[0][0] == "TEST_SPROC"
     assert cur.fetchall() == [("Hello from test_whl_package 1.0",)]

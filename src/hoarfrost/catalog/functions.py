@@ -16,6 +16,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from hoarfrost.catalog.objects import not_found, store_new
+from hoarfrost.catalog.props import value_text
 from hoarfrost.catalog.routines import Routine, overloads, signature_of
 from hoarfrost.catalog.store import CatalogObject
 from hoarfrost.engine.resolution import Repository, packages_of
@@ -30,7 +31,7 @@ from hoarfrost.errors import (
     UnsupportedFeature,
 )
 from hoarfrost.packages.runtimes import parse_runtime_version
-from hoarfrost.sql.ast import Create, Drop, Ident, KeyValues, ListValue, Name, Num, Str, Value
+from hoarfrost.sql.ast import Create, Drop, Ident, KeyValues, ListValue, Name, Str, Value
 from hoarfrost.workers.types import SqlType
 
 if TYPE_CHECKING:
@@ -59,12 +60,9 @@ _UNSUPPORTED_PROPS = {
 
 
 def _text(value: Value, prop: str) -> str:
-    if isinstance(value, Str):
-        return value.value
-    if isinstance(value, Num):
-        return value.text
-    if isinstance(value, Ident):
-        return ".".join(value.name.parts)
+    text = value_text(value)
+    if text is not None:
+        return text
     raise InvalidValue(f"SQL compilation error:\ninvalid value for property '{prop}'.")
 
 

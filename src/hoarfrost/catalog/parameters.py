@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING
 from hoarfrost.catalog.objects import find, not_found, schema_exists
 from hoarfrost.catalog.policies import set_account_policy, unset_account_policy
 from hoarfrost.catalog.privileges import require_account_admin, require_usage
+from hoarfrost.catalog.props import value_text
 from hoarfrost.engine.result import Result, rows_result, status_result
 from hoarfrost.errors import InvalidValue
-from hoarfrost.sql.ast import Alter, Ident, Name, Num, Show, Str, Value
+from hoarfrost.sql.ast import Alter, Ident, Name, Show, Str, Value
 
 if TYPE_CHECKING:
     from hoarfrost.engine.session import Session
@@ -62,13 +63,8 @@ _SESSION_PARAMS = {
 
 
 def _value_text(value: Value) -> str:
-    if isinstance(value, Str):
-        return value.value
-    if isinstance(value, Num):
-        return value.text
-    if isinstance(value, Ident):
-        return ".".join(value.name.parts)
-    return str(getattr(value, "value", value))
+    text = value_text(value)
+    return text if text is not None else str(getattr(value, "value", value))
 
 
 def _repo_value(session: Session, value: Value) -> str:

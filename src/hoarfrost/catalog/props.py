@@ -8,9 +8,20 @@ from typing import TypeVar
 from hoarfrost.errors import InvalidValue, SqlSyntaxError
 from hoarfrost.sql.ast import Bool, Ident, ListValue, Name, Num, Str, Value
 
-__all__ = ["Props"]
+__all__ = ["Props", "value_text"]
 
 T = TypeVar("T", Str, Ident)
+
+
+def value_text(value: Value) -> str | None:
+    """The text of a string, number or (possibly qualified) name value; None for other kinds."""
+    if isinstance(value, Str):
+        return value.value
+    if isinstance(value, Num):
+        return value.text
+    if isinstance(value, Ident):
+        return ".".join(value.name.parts)
+    return None
 
 
 class Props:

@@ -17,8 +17,9 @@ import itertools
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
+import duckdb
 import pyarrow as pa
 
 from hoarfrost.engine.udf import udf_service
@@ -28,18 +29,38 @@ from hoarfrost.workers import python_to_arrow
 if TYPE_CHECKING:
     from hoarfrost.engine.session import Session
 
-__all__ = ["BATCH_ROWS", "run_plan"]
+__all__ = ["BATCH_ROWS", "run_batched"]
 
 # Rows per round trip to a worker: ~5 ms of a trivial Python function, so the trip itself
 # (tens of microseconds) no longer counts; small enough that LIMIT wastes little.
 BATCH_ROWS = 65_536
 
 
+R = TypeVar("R")
+
+
 class _TooBig(Exception):
     pass
 
 
-def run_plan(session: Session, sql: str) -> tuple[BatchPlan, pa.Table] | None:
+def run_batched(
+    session: Session, sql: str, read: Callable[[duckdb.DuckDBPyRelation], R]
+) -> R | None:
+    """``read`` of the relation of ``sql`` with its UDF calls evaluated in batches, or ``None``
+    to run ``sql`` as it is (see :func:`_evaluate`)."""
+    evaluated = _evaluate(session, sql)
+    if evaluated is None:
+        return None
+    batch_plan, table = evaluated
+    duck = session.duck
+    duck.register(batch_plan.stream, table)
+    try:
+        return read(duck.sql(batch_plan.outer))
+    finally:
+        duck.unregister(batch_plan.stream)
+
+
+def _evaluate(session: Session, sql: str) -> tuple[BatchPlan, pa.Table] | None:
     """The plan of ``sql`` and the table its outer query reads, or ``None`` to run ``sql`` as
     it is (not of a batchable shape, a UDF not registered here, or an input over the setting
     ``udf_batch_memory``)."""

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import duckdb
 
@@ -29,6 +30,7 @@ __all__ = ["DEFAULT_DATABASE", "DEFAULT_SCHEMA", "Engine", "open_engine"]
 DEFAULT_DATABASE = "HOARFROST"
 DEFAULT_SCHEMA = "PUBLIC"
 MEMORY = ":memory:"
+S = TypeVar("S")
 
 _registry: dict[str, Engine] = {}
 _registry_lock = threading.Lock()
@@ -75,6 +77,17 @@ class Engine:
         self._init_account()
         for db in self.catalog.list("DATABASE"):
             self._attach(db.name)
+
+    def service(self, name: str, make: Callable[[Engine], S]) -> S:
+        """The engine's one ``name`` subsystem (package manager, UDF service, ...), made by
+        ``make(self)`` on first use; sessions on several threads may ask at once."""
+        found = self.services.get(name)
+        if found is None:
+            with self.lock:
+                found = self.services.get(name)
+                if found is None:
+                    found = self.services[name] = make(self)
+        return cast(S, found)
 
     # -- account -------------------------------------------------------------------------
     def _init_account(self) -> None:

@@ -9,7 +9,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from hoarfrost.engine.batched import run_plan
+from hoarfrost.engine.batched import run_batched
 from hoarfrost.engine.calls import prepare, run_with_udfs
 from hoarfrost.engine.result import Result, column_from_duckdb, rows_result, status_result
 from hoarfrost.engine.system_functions import SYSTEM_FUNCTIONS, VIRTUAL_TABLES
@@ -57,19 +57,12 @@ def _run(session: Session, translation: Translation) -> Result:
         for sql in translation.statements[:-1]:
             duck.execute(sql)
         last = translation.statements[-1]
-        batched = run_plan(session, last) if translation.kind == "query" and not many else None
-        if batched is not None:
-            batch_plan, table = batched
-            duck.register(batch_plan.stream, table)
-            try:
-                result = _query_result(duck.sql(batch_plan.outer))
-            finally:
-                duck.unregister(batch_plan.stream)
-        elif translation.kind == "query":
-            # A relation hands Arrow over without the extra copy a DB-API result makes.
-            result = _query_result(duck.sql(last))
-        else:
+        if translation.kind != "query":
             result = _shape(duck.execute(last), translation)
+        else:
+            batched = None if many else run_batched(session, last, _query_result)
+            # A relation hands Arrow over without the extra copy a DB-API result makes.
+            result = batched if batched is not None else _query_result(duck.sql(last))
     except BaseException:
         if many:
             duck.execute("ROLLBACK")

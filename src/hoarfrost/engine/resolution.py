@@ -60,7 +60,7 @@ class Repository:
 
 
 class PackageManager:
-    """One per engine (``engine.services["packages"]``)."""
+    """One per engine (:func:`packages_of`)."""
 
     def __init__(self, engine: Engine):
         self.engine = engine
@@ -260,9 +260,4 @@ def _check_lock(lock: Lock, policy: Policy | None) -> None:
 
 
 def packages_of(engine: Engine) -> PackageManager:
-    manager = engine.services.get("packages")
-    if manager is None:
-        manager = PackageManager(engine)
-        engine.services["packages"] = manager
-    assert isinstance(manager, PackageManager)
-    return manager
+    return engine.service("packages", PackageManager)

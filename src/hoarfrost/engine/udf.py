@@ -1,5 +1,5 @@
 """Python functions inside DuckDB: worker pools per environment and the registration of each
-routine as a DuckDB Arrow UDF (``engine.services["udf"]``, see :func:`udf_service`).
+routine as a DuckDB Arrow UDF (``engine.service("udf")``, see :func:`udf_service`).
 
 - One :class:`WorkerPool` per (runtime executable, environment key), kept warm and closed with
   the engine. Settings: ``worker_pool_size``, ``worker_timeout``, ``worker_memory_limit``; the
@@ -293,12 +293,4 @@ def _scalar(service: UdfService, routine: Routine, arity: int) -> Any:
 
 
 def udf_service(engine: Engine) -> UdfService:
-    service = engine.services.get("udf")
-    if service is None:
-        with engine.lock:
-            service = engine.services.get("udf")
-            if service is None:
-                service = UdfService(engine)
-                engine.services["udf"] = service
-    assert isinstance(service, UdfService)
-    return service
+    return engine.service("udf", UdfService)

@@ -36,9 +36,9 @@ SKIPPED_DIRECTORIES = re.compile(r"^[^/]+/(?:[^/]+/)*tests?/")
 COMPILE_TIMEOUT = 1800.0
 
 
-def compile_environment(python: Path, site_packages: Path, workers: int | None = None) -> None:
+def compile_environment(python: Path, site_packages: Path) -> None:
     """Write ``__pycache__`` files for every module of ``site_packages`` except bundled tests."""
-    lists = _partition(_sources(site_packages), workers or os.cpu_count() or 1)
+    lists = _partition(_sources(site_packages), os.cpu_count() or 1)
     argv = [str(python), "-I", "-m", "compileall", "-q", "-i", "-"]
     env = {"PATH": os.defpath, "LANG": "C.UTF-8"}
     processes: list[subprocess.Popen[bytes]] = []

@@ -280,39 +280,38 @@ def _running(record: QueryRecord) -> JSONResponse:
     )
 
 
-def _record(entry: ServerSession, query_id: str) -> QueryRecord | JSONResponse:
-    query_id = query_id.strip("/")
+def _record(request: Request) -> tuple[ServerSession, QueryRecord] | Response:
+    """The session and the query the path names, or the error response to send."""
+    entry, error = _session(request)
+    if entry is None:
+        assert error is not None
+        return error
+    query_id = request.path_params["query_id"].strip("/")
     record = entry.query(query_id)
     if record is None:
         return protocol.error_envelope(
             2003, f"Query {query_id} does not exist or not authorized.", "02000", query_id
         )
-    return record
+    return entry, record
 
 
 async def query_result(request: Request) -> Response:
-    entry, error = _session(request)
-    if entry is None:
-        assert error is not None
-        return error
-    found = _record(entry, request.path_params["query_id"])
-    if isinstance(found, JSONResponse):
+    found = _record(request)
+    if isinstance(found, Response):
         return found
-    finished = await run_in_threadpool(found.done.wait, RESULT_WAIT_SECONDS)
-    if not finished or found.payload is None:
-        return _running(found)
-    return JSONResponse(found.payload)
+    _, record = found
+    finished = await run_in_threadpool(record.done.wait, RESULT_WAIT_SECONDS)
+    if not finished or record.payload is None:
+        return _running(record)
+    return JSONResponse(record.payload)
 
 
 async def monitoring(request: Request) -> Response:
-    entry, error = _session(request)
-    if entry is None:
-        assert error is not None
-        return error
-    found = _record(entry, request.path_params["query_id"])
-    if isinstance(found, JSONResponse):
+    found = _record(request)
+    if isinstance(found, Response):
         return found
-    return protocol.envelope({"queries": [_status(entry, found)]})
+    entry, record = found
+    return protocol.envelope({"queries": [_status(entry, record)]})
 
 
 def _status(entry: ServerSession, record: QueryRecord) -> dict[str, Any]:

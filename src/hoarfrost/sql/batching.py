@@ -50,10 +50,7 @@ _CONDITIONAL = (
     exp.Filter,
     exp.Having,
     exp.Qualify,
-    exp.Subquery,
     exp.Lambda,
-    exp.Join,
-    exp.From,
     exp.Limit,
     exp.Offset,
 )
@@ -89,15 +86,19 @@ class BatchPlan:
         return f"SELECT {', '.join(items)} FROM {self.table_sql}{where}"
 
 
-@functools.lru_cache(maxsize=256)
 def plan(sql: str) -> BatchPlan | None:
     """A batch plan for ``sql`` (a translated DuckDB statement), or ``None`` when the statement
-    is not of a shape whose UDF calls can be evaluated in advance.
-
-    Cached by text (parsing costs about as much as a small query): a plan is immutable, and its
-    stream name is registered on one session's DuckDB connection at a time."""
-    if UDF_PREFIX not in sql.upper() or not _HAS_FROM.search(sql):
+    is not of a shape whose UDF calls can be evaluated in advance."""
+    # The call rewriter writes every UDF call as "__HF_UDF_<key>"(...): most queries stop here.
+    if UDF_PREFIX not in sql or not _HAS_FROM.search(sql):
         return None
+    return _parsed_plan(sql)
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed_plan(sql: str) -> BatchPlan | None:
+    """Cached by text (parsing costs about as much as a small query): a plan is immutable, and
+    its stream name is registered on one session's DuckDB connection at a time."""
     try:
         tree = sqlglot.parse_one(sql, read="duckdb")
         if not isinstance(tree, exp.Select) or tree.sql(dialect="duckdb") != sql:

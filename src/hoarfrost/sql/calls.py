@@ -19,13 +19,12 @@ from dataclasses import dataclass, field
 from sqlglot.tokens import Token, TokenType
 
 from hoarfrost.sql.ast import Name
+from hoarfrost.sql.select_list import CLOSE, OPEN, select_items, snowflake_name
 from hoarfrost.sql.tokens import STRING_TYPES, Statement
 
 __all__ = ["CallRewriter", "CallSite", "TableSite", "is_name", "literal_type"]
 
 _NAME_TYPES = {TokenType.VAR, TokenType.IDENTIFIER}
-_OPEN = {TokenType.L_PAREN, TokenType.L_BRACKET, TokenType.L_BRACE}
-_CLOSE = {TokenType.R_PAREN, TokenType.R_BRACKET, TokenType.R_BRACE}
 # A name followed by "(" after these words names a table or a routine being defined, not a call.
 _NOT_CALL_AFTER = {"INTO", "TABLE", "VIEW", "FUNCTION", "PROCEDURE", "EXISTS", "UPDATE"}
 
@@ -204,7 +203,7 @@ class CallRewriter:
         depth = 0
         for n in range(open_index, j):
             kind = self.toks[n].token_type
-            depth += (kind in _OPEN) - (kind in _CLOSE)
+            depth += (kind in OPEN) - (kind in CLOSE)
             if depth == 0:
                 return n
         return None
@@ -216,7 +215,7 @@ class CallRewriter:
         ranges, depth, start = [], 0, a
         for n in range(a, b):
             kind = self.toks[n].token_type
-            depth += (kind in _OPEN) - (kind in _CLOSE)
+            depth += (kind in OPEN) - (kind in CLOSE)
             if depth == 0 and kind == TokenType.COMMA:
                 ranges.append((start, n))
                 start = n + 1
@@ -275,7 +274,7 @@ class CallRewriter:
         depth, m = 0, k - 2
         while m >= 0:
             kind = toks[m].token_type
-            depth += (kind in _CLOSE) - (kind in _OPEN)
+            depth += (kind in CLOSE) - (kind in OPEN)
             if depth < 0:
                 return
             if depth == 0 and kind in (TokenType.FROM, TokenType.COMMA):
@@ -290,7 +289,7 @@ class CallRewriter:
     # -- select-list aliases -------------------------------------------------------------
     def _aliases(self, pieces: list[tuple[int, int, str, bool]]) -> dict[int, str]:
         """Piece index -> ` AS "<name>"` to append, for unaliased top-level select items."""
-        items = _select_items(self.toks)
+        items = select_items(self.toks)
         replaced = {p[0] for p in pieces if p[3]}
         starts = [p[0] for p in pieces]
         out: dict[int, str] = {}
@@ -298,61 +297,9 @@ class CallRewriter:
             if not any(a <= r < b for r in replaced) or _has_alias(self.toks[a:b]):
                 continue
             last = max(s for s in starts if s < b)
-            out[last] = " AS " + _quote(self._snowflake_name(a, b))
+            name = snowflake_name(self.statement.text, self.toks[a:b], self.statement.offset)
+            out[last] = " AS " + _quote(name)
         return out
-
-    def _snowflake_name(self, a: int, b: int) -> str:
-        """Snowflake's column name: the item's text upper-cased except quoted identifiers."""
-        out, pos = [], self.toks[a].start
-        for tok in self.toks[a:b]:
-            if tok.token_type == TokenType.IDENTIFIER:
-                out += [self._slice(pos, tok.start).upper(), self._slice(tok.start, tok.end + 1)]
-                pos = tok.end + 1
-        out.append(self._slice(pos, self.toks[b - 1].end + 1).upper())
-        return "".join(out)
-
-
-_LIST_END = {
-    TokenType.FROM,
-    TokenType.WHERE,
-    TokenType.GROUP_BY,
-    TokenType.HAVING,
-    TokenType.QUALIFY,
-    TokenType.ORDER_BY,
-    TokenType.LIMIT,
-    TokenType.UNION,
-    TokenType.EXCEPT,
-    TokenType.INTERSECT,
-    TokenType.INTO,
-}
-
-
-def _select_items(toks: list[Token]) -> list[tuple[int, int]]:
-    """Token ranges of the items of the first SELECT list at depth 0."""
-    depth = 0
-    start = None
-    for k, tok in enumerate(toks):
-        depth += (tok.token_type in _OPEN) - (tok.token_type in _CLOSE)
-        if depth == 0 and tok.token_type == TokenType.SELECT:
-            start = k + 1
-            break
-    if start is None:
-        return []
-    while start < len(toks) and toks[start].token_type in (TokenType.DISTINCT, TokenType.ALL):
-        start += 1
-    items, depth, a = [], 0, start
-    for k in range(start, len(toks)):
-        kind = toks[k].token_type
-        if depth == 0 and kind in _LIST_END:
-            break
-        depth += (kind in _OPEN) - (kind in _CLOSE)
-        if depth == 0 and kind == TokenType.COMMA:
-            items.append((a, k))
-            a = k + 1
-    else:
-        k = len(toks)
-    items.append((a, k))
-    return [(x, y) for x, y in items if x < y]
 
 
 def _has_alias(item: list[Token]) -> bool:

@@ -41,9 +41,9 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, ParseError, TokenError, UnsupportedError
 from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
-from sqlglot.tokens import Token, TokenType
 
 from hoarfrost.errors import Error, SqlSyntaxError, UnsupportedFeature
+from hoarfrost.sql.select_list import select_items, snowflake_name
 from hoarfrost.sql.transforms import TRANSFORMS
 
 __all__ = ["StatementKind", "Translation", "dml_counts", "translate"]
@@ -294,69 +294,6 @@ def _split(tree: exp.Expr) -> list[exp.Expr]:
 
 # --- result column names ---------------------------------------------------------------------
 
-# Keywords that end a SELECT list (at parenthesis depth 0).
-_LIST_END = {
-    TokenType.FROM,
-    TokenType.WHERE,
-    TokenType.GROUP_BY,
-    TokenType.HAVING,
-    TokenType.QUALIFY,
-    TokenType.ORDER_BY,
-    TokenType.LIMIT,
-    TokenType.OFFSET,
-    TokenType.FETCH,
-    TokenType.UNION,
-    TokenType.EXCEPT,
-    TokenType.INTERSECT,
-    TokenType.INTO,
-    TokenType.WINDOW,
-}
-_OPEN = {TokenType.L_PAREN, TokenType.L_BRACKET, TokenType.L_BRACE}
-_CLOSE = {TokenType.R_PAREN, TokenType.R_BRACKET, TokenType.R_BRACE}
-
-
-def _select_list(tokens: list[Token]) -> list[list[Token]]:
-    """The items of the outermost SELECT list, as token runs (empty if there is none)."""
-    depth, inside = 0, False
-    items: list[list[Token]] = []
-    current: list[Token] = []
-    for token in tokens:
-        kind = token.token_type
-        if not inside:
-            depth += (kind in _OPEN) - (kind in _CLOSE)
-            inside = depth == 0 and kind == TokenType.SELECT
-            continue
-        if depth == 0 and kind in _LIST_END:
-            break
-        depth += (kind in _OPEN) - (kind in _CLOSE)
-        if depth == 0 and kind == TokenType.COMMA:
-            items.append(current)
-            current = []
-        else:
-            current.append(token)
-    return [*items, current] if current else items
-
-
-def _strip_modifiers(item: list[Token]) -> list[Token]:
-    """Drop DISTINCT / ALL / TOP n before the first item."""
-    while item and item[0].token_type in (TokenType.DISTINCT, TokenType.ALL):
-        item = item[1:]
-    if item and item[0].text.upper() == "TOP" and len(item) > 1:
-        item = item[2:]
-    return item
-
-
-def _snowflake_name(sql: str, item: list[Token]) -> str:
-    """Snowflake names an unaliased column by its text, upper-cased except quoted names."""
-    start, end = item[0].start, item[-1].end
-    quoted = [(t.start, t.end) for t in item if t.token_type == TokenType.IDENTIFIER]
-    out, pos = [], start
-    for q_start, q_end in quoted:
-        out += [sql[pos:q_start].upper(), sql[q_start : q_end + 1]]
-        pos = q_end + 1
-    out.append(sql[pos : end + 1].upper())
-    return "".join(out)
-
 
 def _main_select(tree: exp.Expr) -> exp.Select | None:
     node: exp.Expr | None = tree
@@ -376,12 +313,10 @@ def _name_projections(tree: exp.Expr, sql: str) -> None:
     if select is None:
         return
     tokens = sqlglot.Dialect.get_or_raise("snowflake").tokenize(sql)
-    items = _select_list(tokens)
-    if items:
-        items[0] = _strip_modifiers(items[0])
-    if len(items) != len(select.expressions) or not all(items):
+    items = [tokens[a:b] for a, b in select_items(tokens)]
+    if len(items) != len(select.expressions):
         return  # the text and the tree disagree (e.g. a nested set operation): keep DuckDB's
     for item, projection in zip(items, select.expressions, strict=True):
         if not isinstance(projection, exp.Alias | exp.Column | exp.Star):
-            name = _snowflake_name(sql, item)
+            name = snowflake_name(sql, item)
             projection.replace(exp.alias_(projection.copy(), name, quoted=True))
