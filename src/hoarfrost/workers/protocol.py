@@ -42,9 +42,12 @@ __all__ = [
 HEADER = struct.Struct(">I")
 # Protocol 5 is understood by every supported runtime (3.8+) and sends bytes/array payloads flat.
 PICKLE_PROTOCOL = 5
-# A frame bigger than this is refused: one batch of 2048 rows never gets near it, and a worker
-# must not make the engine allocate whatever it claims.
-MAX_FRAME = 1 << 31
+# A frame announced bigger than this is refused before anything is allocated: a batch of 64k rows
+# of ordinary values is a few MiB, and a worker must not make the engine allocate what it claims.
+MAX_FRAME = 1 << 30
+# Below the limit, a big frame's buffer still grows only with the bytes that actually arrived
+# (doubling from this size), so a header that lies costs nothing until the data is really sent.
+_FIRST_BIG_BUFFER = 1 << 22
 # Replies up to this size (a batch of 2048 values is ~20 KiB) are read into one reused buffer.
 _READ_BUFFER = 1 << 18
 
@@ -128,7 +131,8 @@ class Channel:
     (see ``_gil_holding_io``); header and body are usually read at once into a reused buffer.
     """
 
-    def __init__(self, read_fd: int, write_fd: int):
+    def __init__(self, read_fd: int, write_fd: int, max_frame: int = MAX_FRAME):
+        self._max_frame = max_frame
         self._rfd = read_fd
         self._wfd = write_fd
         os.set_blocking(read_fd, False)
@@ -165,12 +169,13 @@ class Channel:
             have += n
             if size < 0 and have >= HEADER.size:
                 (size,) = HEADER.unpack_from(buf)
-                if size > MAX_FRAME:
-                    raise ProtocolViolation(f"worker announced a frame of {size} bytes")
-                if HEADER.size + size > len(buf):  # a big frame: a buffer of its own
-                    bigger = bytearray(HEADER.size + size)
-                    bigger[:have] = buf[:have]
-                    buf = bigger
+                if size > self._max_frame:
+                    raise ProtocolViolation(
+                        f"worker announced a frame of {size} bytes, more than the limit of "
+                        f"{self._max_frame} bytes"
+                    )
+            if size >= 0 and have == len(buf) and have < HEADER.size + size:
+                buf = _grown(buf, have, HEADER.size + size)  # a big frame: a buffer of its own
             if 0 <= size <= have - HEADER.size:
                 with memoryview(buf) as view:
                     message = loads(view[HEADER.size : HEADER.size + size])
@@ -203,6 +208,13 @@ class Channel:
             raise ChannelTimeout()
         if not poller.poll(remaining * 1000):
             raise ChannelTimeout()
+
+
+def _grown(buf: bytearray, have: int, frame: int) -> bytearray:
+    """A bigger buffer holding ``buf[:have]``: twice the size, at most the whole ``frame``."""
+    bigger = bytearray(min(frame, max(2 * len(buf), _FIRST_BIG_BUFFER)))
+    bigger[:have] = buf[:have]
+    return bigger
 
 
 def _raise_errno() -> int:
