@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import tempfile
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -65,13 +66,39 @@ def _decode(text: str) -> bytes:
 
 
 def _key_file(path: Path) -> bytes:
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return _decode(path.read_text().strip())
+    """The key in ``path``, created on first use.
+
+    Created atomically: the key is written and synced to a 0600 temporary file in the same
+    directory, then linked to its name. ``link`` fails when the name exists, so of concurrent
+    first opens exactly one key wins, and every process reads that one whole (never a file that
+    exists but is still being written).
+    """
+    if not path.exists():
+        _create_key_file(path)
+    return _decode(path.read_text().strip())
+
+
+def _create_key_file(path: Path) -> None:
     key = AESGCM.generate_key(bit_length=256)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(base64.b64encode(key).decode() + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    return key
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as fh:  # mkstemp creates the file 0600
+            fh.write(base64.b64encode(key).decode() + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return  # another process created it first: everyone uses that key
+        _sync_dir(path.parent)
+    finally:
+        os.unlink(tmp)
+
+
+def _sync_dir(directory: Path) -> None:
+    """Make the new name durable (a crash must not lose the key that encrypted secrets)."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
