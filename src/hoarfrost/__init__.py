@@ -19,8 +19,8 @@ from hoarfrost.errors import (
     ProgrammingError,
     Warning,
 )
+from hoarfrost.version import __version__
 
-__version__ = "0.1.0"
 apilevel = "2.0"
 threadsafety = 1
 paramstyle = "qmark"

@@ -14,10 +14,10 @@ from typing import Any
 
 import pyarrow as pa
 
+from hoarfrost.commands.session import Session
 from hoarfrost.config import Settings
 from hoarfrost.engine.engine import open_engine
 from hoarfrost.engine.result import Result
-from hoarfrost.engine.session import Session
 from hoarfrost.errors import InterfaceError
 from hoarfrost.sql.binding import bind
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import hoarfrost
-from hoarfrost.engine.session import Session
+from hoarfrost.commands.session import Session
 from tests.functions.conftest import close_account, error_of, open_account, rows
 from tests.support.pypiserver import PypiServer
 

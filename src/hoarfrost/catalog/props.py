@@ -82,10 +82,8 @@ class Props:
             if required:
                 raise self.missing(key)
             return None
-        if isinstance(value, Ident):
+        if isinstance(value, Ident):  # a quoted name was parsed by the statement parser
             return value.name
-        if isinstance(value, Str) and value.value:
-            return Name(tuple(p.upper() for p in value.value.split(".")))
         raise self._bad(key, "an object name")
 
     def boolean(self, key: str) -> bool | None:

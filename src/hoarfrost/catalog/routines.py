@@ -3,7 +3,7 @@ the catalog object that CREATE FUNCTION / PROCEDURE stored, and the lookup of ov
 
 An object's ``signature`` is its argument type families, ``(NUMBER, VARCHAR)``: overloads of one
 name differ by it, and ``DROP FUNCTION f(INT)`` finds ``f(NUMBER(38,0))`` because both are NUMBER.
-Temporary routines live in ``session.temp_objects`` only and shadow a permanent routine of the
+Temporary routines live in ``scope.temp_objects`` only and shadow a permanent routine of the
 same signature.
 """
 
@@ -14,18 +14,27 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from hoarfrost.catalog.lookup import not_found
+from hoarfrost.catalog.scope import Scope
 from hoarfrost.catalog.store import CatalogObject
+from hoarfrost.errors import InvalidValue, ProgrammingError
 from hoarfrost.packages.lock import Lock
 from hoarfrost.sql.ast import Name, quote_ident
 from hoarfrost.workers.spec import FunctionKind, FunctionSpec
 from hoarfrost.workers.types import SNOWFLAKE_NAMES, SqlType
 
-if TYPE_CHECKING:
-    from hoarfrost.engine.session import Session
-
-__all__ = ["ROUTINE_KINDS", "Routine", "family", "overloads", "signature_of"]
+__all__ = [
+    "ROUTINE_KINDS",
+    "Routine",
+    "family",
+    "find_routine",
+    "in_schema",
+    "overloads",
+    "parse_type",
+    "signature_of",
+]
 
 ROUTINE_KINDS = ("FUNCTION", "PROCEDURE")
 
@@ -36,6 +45,14 @@ def family(sql_type: SqlType) -> str:
 
 def signature_of(types: Sequence[SqlType]) -> str:
     return "(" + ", ".join(family(t) for t in types) + ")"
+
+
+def parse_type(text: str, what: str) -> SqlType:
+    """A declared SQL type; the error says where it was declared."""
+    try:
+        return SqlType.parse(text)
+    except InvalidValue as exc:
+        raise InvalidValue(f"SQL compilation error:\n{exc.msg} (in {what})") from None
 
 
 @dataclass(frozen=True)
@@ -159,27 +176,49 @@ class Routine:
         return f"{quote_ident(self.name)}{families} RETURN {self.returns_text()}"
 
 
-def _routines(session: Session, kind: str, db: str, schema: str, name: str) -> list[Routine]:
+def _routines(scope: Scope, kind: str, db: str, schema: str, name: str) -> list[Routine]:
     found: dict[str, Routine] = {}
-    for obj in session.engine.catalog.list(kind, db, schema):
+    for obj in scope.catalog.list(kind, db, schema):
         if obj.name == name:
             found[obj.signature] = Routine(obj)
-    for key, obj in session.temp_objects.items():
+    for key, obj in scope.temp_objects.items():
         if key[:4] == (kind, db, schema, name):
-            found[obj.signature] = Routine(obj, session.id)
+            found[obj.signature] = Routine(obj, scope.id)
     return list(found.values())
 
 
-def overloads(session: Session, kind: str, name: Name) -> list[Routine]:
+def overloads(scope: Scope, kind: str, name: Name) -> list[Routine]:
     """Every routine of ``kind`` named ``name`` (qualified against the session), temp first."""
-    db, schema, obj_name = session.qualify(name)
-    return _routines(session, kind, db, schema, obj_name)
+    db, schema, obj_name = scope.qualify(name)
+    return _routines(scope, kind, db, schema, obj_name)
 
 
-def in_schema(session: Session, kind: str, db: str, schema: str) -> list[Routine]:
+def in_schema(scope: Scope, kind: str, db: str, schema: str) -> list[Routine]:
     """All routines of ``kind`` in one schema, temporary ones of this session included."""
-    permanent = {o.key: Routine(o) for o in session.engine.catalog.list(kind, db, schema)}
-    for key, obj in session.temp_objects.items():
+    permanent = {o.key: Routine(o) for o in scope.catalog.list(kind, db, schema)}
+    for key, obj in scope.temp_objects.items():
         if key[:3] == (kind, db, schema):
-            permanent[key] = Routine(obj, session.id)
+            permanent[key] = Routine(obj, scope.id)
     return list(permanent.values())
+
+
+def find_routine(scope: Scope, kind: str, name: Name, arg_types: list[str] | None) -> Routine:
+    """The routine DROP / DESCRIBE name: by argument types, or the only overload."""
+    candidates = overloads(scope, kind, name)
+    if arg_types is None:
+        if len(candidates) == 1:
+            return candidates[0]
+        if candidates:
+            raise ProgrammingError(
+                f"SQL compilation error:\n{kind.capitalize()} '{name.last}' has "
+                f"{len(candidates)} overloads; give the argument types, e.g. "
+                f"DESCRIBE {kind} {name.last}{candidates[0].obj.signature}.",
+                errno=2043,
+            )
+    else:
+        wanted = signature_of([parse_type(t, "the argument types") for t in arg_types])
+        for routine in candidates:
+            if routine.obj.signature == wanted:
+                return routine
+    shown = f"{name.last}({', '.join(arg_types or [])})"
+    raise not_found(shown.upper() if name.last.isupper() else shown)

@@ -2,47 +2,18 @@
 
 Only the username and comment are stored in clear; the password or secret string is encrypted
 with the account key, bound to the secret's identity, and decrypted only by
-:func:`read_credentials` for the component that talks to the repository.
+:func:`read_secret` for the component that talks to the repository.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from hoarfrost.catalog.objects import drop_object, find, find_for_alter, show_objects, store_new
-from hoarfrost.catalog.props import Props
+from hoarfrost.catalog.crypto import KeyRing
+from hoarfrost.catalog.scope import Scope
 from hoarfrost.catalog.store import CatalogObject
-from hoarfrost.engine.result import Result, rows_result, status_result
-from hoarfrost.errors import InvalidValue, UnsupportedFeature
-from hoarfrost.sql.ast import Alter, Create, Describe, Drop, Show
 
-if TYPE_CHECKING:
-    from hoarfrost.engine.session import Session
-
-__all__ = ["HANDLERS", "SecretValue", "read_secret"]
-
-_SUPPORTED = (
-    "PASSWORD (USERNAME and PASSWORD, for user names with passwords or tokens) and "
-    "GENERIC_STRING (SECRET_STRING, for a bearer token)"
-)
-_UNSUPPORTED_TYPES = {"OAUTH2", "CLOUD_PROVIDER_TOKEN", "SYMMETRIC_KEY", "AUTHENTICATION"}
-_FIELDS = {"PASSWORD": ("USERNAME", "PASSWORD"), "GENERIC_STRING": ("SECRET_STRING",)}
-_SECRET_FIELDS = {"PASSWORD", "SECRET_STRING"}
-_ALL = {
-    "TYPE",
-    "USERNAME",
-    "PASSWORD",
-    "SECRET_STRING",
-    "COMMENT",
-    "OAUTH_SCOPES",
-    "OAUTH_REFRESH_TOKEN",
-    "OAUTH_REFRESH_TOKEN_EXPIRY_TIME",
-    "API_AUTHENTICATION",
-    "ALGORITHM",
-    "SECRET_STRING_BASE64",
-}
+__all__ = ["SecretValue", "encrypt_secret", "read_secret"]
 
 
 @dataclass(frozen=True)
@@ -63,171 +34,13 @@ def _aad(obj: CatalogObject) -> str:
     return f"SECRET:{obj.database}.{obj.schema}.{obj.name}"
 
 
-def _secret_type(props: Props) -> str:
-    word = props.word("TYPE", required=True)
-    assert word is not None
-    if word in _UNSUPPORTED_TYPES:
-        raise UnsupportedFeature(
-            f"Secret type {word} is not supported for artifact repositories; supported secret "
-            f"types are {_SUPPORTED}."
-        )
-    if word not in _FIELDS:
-        raise InvalidValue(
-            f"SQL compilation error:\ninvalid value '{word}' for property TYPE of SECRET; "
-            f"supported: {_SUPPORTED}."
-        )
-    return word
+def encrypt_secret(keyring: KeyRing, obj: CatalogObject, value: str) -> bytes:
+    """The stored form of a secret value, bound to the secret's identity."""
+    return keyring.encrypt(value.encode(), _aad(obj))
 
 
-def _check_fields(props: Props, secret_type: str, creating: bool) -> None:
-    fields = _FIELDS[secret_type]
-    for key in props.props:
-        if key in ("TYPE", "COMMENT"):
-            continue
-        if key not in fields:
-            raise InvalidValue(
-                f"SQL compilation error:\nproperty {key} is not valid for a secret of TYPE = "
-                f"{secret_type}; it takes {' and '.join(fields)}."
-            )
-    if creating:
-        for key in fields:
-            if key not in props:
-                raise props.missing(key)
-
-
-def _encrypt(session: Session, obj: CatalogObject, value: str) -> bytes:
-    return session.engine.keyring.encrypt(value.encode(), _aad(obj))
-
-
-def create_secret(session: Session, node: Create) -> Result:
-    props = Props(node.props, "SECRET", _ALL)
-    secret_type = _secret_type(props)
-    _check_fields(props, secret_type, creating=True)
-    db, schema, name = session.qualify(node.name)
-    obj = CatalogObject(
-        "SECRET", db, schema, name, owner=session.role, comment=props.string("COMMENT")
-    )
-    value_key = "PASSWORD" if secret_type == "PASSWORD" else "SECRET_STRING"
-    obj.props = {"secret_type": secret_type, "username": props.string("USERNAME")}
-    obj.secret = _encrypt(session, obj, props.string(value_key) or "")
-    return store_new(session, obj, or_replace=node.or_replace, if_not_exists=node.if_not_exists)
-
-
-def alter_secret(session: Session, node: Alter) -> Result:
-    assert node.name is not None
-    obj = find_for_alter(session, "SECRET", node.name, node.if_exists)
-    if obj is None:
-        return status_result("Statement executed successfully.")
-    from hoarfrost.catalog.privileges import require_ownership
-
-    require_ownership(session, obj)
-    if node.unset:
-        for key in node.unset:
-            if key != "COMMENT":
-                raise InvalidValue(
-                    f"SQL compilation error:\nUNSET {key} is not valid for a SECRET; only "
-                    "COMMENT can be unset."
-                )
-        obj.comment = None
-    if node.set:
-        props = Props(node.set, "SECRET", _ALL - {"TYPE"} | {"TYPE"})
-        if "TYPE" in props:
-            raise InvalidValue(
-                "SQL compilation error:\nTYPE of a secret cannot be altered; create a new secret."
-            )
-        secret_type = obj.props["secret_type"]
-        _check_fields(props, secret_type, creating=False)
-        if "USERNAME" in props:
-            obj.props["username"] = props.string("USERNAME")
-        for key in _SECRET_FIELDS & set(props.keys()):
-            obj.secret = _encrypt(session, obj, props.string(key) or "")
-        if "COMMENT" in props:
-            obj.comment = props.string("COMMENT")
-    session.engine.catalog.put(obj)
-    return status_result("Statement executed successfully.")
-
-
-def drop_secret(session: Session, node: Drop) -> Result:
-    from hoarfrost.catalog.privileges import require_ownership
-
-    return drop_object(
-        session, "SECRET", node.name, node.if_exists, before=lambda o: require_ownership(session, o)
-    )
-
-
-_SHOW_COLUMNS = [
-    "created_on",
-    "name",
-    "schema_name",
-    "database_name",
-    "owner",
-    "comment",
-    "secret_type",
-    "owner_role_type",
-]
-
-
-def _type_label(obj: CatalogObject) -> str:
-    return "PASSWORD" if obj.props["secret_type"] == "PASSWORD" else "GENERIC"
-
-
-def show_secrets(session: Session, node: Show) -> Result:
-    return show_objects(
-        session,
-        node,
-        _SHOW_COLUMNS,
-        lambda o: (
-            o.created_on,
-            o.name,
-            o.schema,
-            o.database,
-            o.owner,
-            o.comment,
-            _type_label(o),
-            "ROLE",
-        ),
-    )
-
-
-def describe_secret(session: Session, node: Describe) -> Result:
-    obj = find(session, "SECRET", node.name)
-    from hoarfrost.catalog.privileges import require_usage
-
-    require_usage(session, obj)
-    columns = [
-        "created_on",
-        "name",
-        "schema_name",
-        "database_name",
-        "owner",
-        "comment",
-        "secret_type",
-        "username",
-    ]
-    row = (
-        obj.created_on,
-        obj.name,
-        obj.schema,
-        obj.database,
-        obj.owner,
-        obj.comment,
-        _type_label(obj),
-        obj.props.get("username"),
-    )
-    return rows_result(columns, [row], "DESCRIBE")
-
-
-def read_secret(session: Session, obj: CatalogObject) -> SecretValue:
+def read_secret(scope: Scope, obj: CatalogObject) -> SecretValue:
     """Decrypt a secret for the repository gateway; never for display."""
     assert obj.secret is not None
-    value = session.engine.keyring.decrypt(obj.secret, _aad(obj)).decode()
+    value = scope.keyring.decrypt(obj.secret, _aad(obj)).decode()
     return SecretValue(obj.props["secret_type"], obj.props.get("username"), value)
-
-
-HANDLERS: dict[tuple[str, str], Callable[..., Result]] = {
-    ("Create", "SECRET"): create_secret,
-    ("Alter", "SECRET"): alter_secret,
-    ("Drop", "SECRET"): drop_secret,
-    ("Show", "SECRET"): show_secrets,
-    ("Describe", "SECRET"): describe_secret,
-}

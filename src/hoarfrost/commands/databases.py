@@ -6,20 +6,16 @@ schemas. DuckDB's own ``main`` schema is an implementation detail and never show
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
-
-from hoarfrost.catalog.objects import _like_to_glob, not_found, schema_exists
-from hoarfrost.catalog.parameters import alter_params
+from hoarfrost.catalog.lookup import like_to_glob, not_found
 from hoarfrost.catalog.props import Props
 from hoarfrost.catalog.store import CatalogObject
+from hoarfrost.commands.common import schema_exists
+from hoarfrost.commands.parameters import alter_params
+from hoarfrost.engine.context import Context, Handler
 from hoarfrost.engine.engine import DEFAULT_SCHEMA
 from hoarfrost.engine.result import Result, column_from_duckdb, rows_result, status_result
 from hoarfrost.errors import ObjectAlreadyExists
 from hoarfrost.sql.ast import Alter, Create, Describe, Drop, Name, Show, Use
-
-if TYPE_CHECKING:
-    from hoarfrost.engine.session import Session
 
 __all__ = ["HANDLERS"]
 
@@ -31,7 +27,7 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def create_database(session: Session, node: Create) -> Result:
+def create_database(session: Context, node: Create) -> Result:
     props = Props(node.props, "DATABASE", _DB_PROPS)
     name = node.name.last
     if len(node.name.parts) != 1:
@@ -47,7 +43,7 @@ def create_database(session: Session, node: Create) -> Result:
     return status_result(f"Database {name} successfully created.")
 
 
-def drop_database(session: Session, node: Drop) -> Result:
+def drop_database(session: Context, node: Drop) -> Result:
     name = node.name.last
     if name not in session.engine.attached() or name == "memory":
         if node.if_exists:
@@ -60,16 +56,16 @@ def drop_database(session: Session, node: Drop) -> Result:
     return status_result(f"{name} successfully dropped.")
 
 
-def _schema_key(session: Session, name: Name) -> tuple[str, str]:
+def _schema_key(session: Context, name: Name) -> tuple[str, str]:
     if len(name.parts) > 2:
         raise not_found(str(name))
-    db = name.parts[0] if len(name.parts) == 2 else session._need_database()
+    db = name.parts[0] if len(name.parts) == 2 else session.need_database()
     if db not in session.engine.attached():
         raise not_found(db)
     return db, name.last
 
 
-def create_schema(session: Session, node: Create) -> Result:
+def create_schema(session: Context, node: Create) -> Result:
     Props(node.props, "SCHEMA", _DB_PROPS | {"WITH", "MANAGED"})
     db, schema = _schema_key(session, node.name)
     if schema_exists(session, db, schema):
@@ -78,13 +74,13 @@ def create_schema(session: Session, node: Create) -> Result:
         if not node.or_replace:
             raise ObjectAlreadyExists(f"SQL compilation error:\nObject '{schema}' already exists.")
         session.run_internal(f"DROP SCHEMA {_q(db)}.{_q(schema)} CASCADE")
-        session.engine.catalog.delete_in(db, schema)
+        session.catalog.delete_in(db, schema)
     session.run_internal(f"CREATE SCHEMA {_q(db)}.{_q(schema)}")
     session.use(db, schema)
     return status_result(f"Schema {schema} successfully created.")
 
 
-def drop_schema(session: Session, node: Drop) -> Result:
+def drop_schema(session: Context, node: Drop) -> Result:
     db, schema = _schema_key(session, node.name)
     if not schema_exists(session, db, schema) or schema in _HIDDEN_SCHEMAS:
         if node.if_exists:
@@ -95,15 +91,15 @@ def drop_schema(session: Session, node: Drop) -> Result:
     if session.database == db and session.schema == schema:
         session.use(db, None)
     session.run_internal(f"DROP SCHEMA {_q(db)}.{_q(schema)} CASCADE")
-    session.engine.catalog.delete_in(db, schema)
+    session.catalog.delete_in(db, schema)
     return status_result(f"{schema} successfully dropped.")
 
 
-def alter_database(session: Session, node: Alter) -> Result:
+def alter_database(session: Context, node: Alter) -> Result:
     return alter_params(session, node)
 
 
-def use(session: Session, node: Use) -> Result:
+def use(session: Context, node: Use) -> Result:
     if node.kind == "WAREHOUSE":
         return status_result("Statement executed successfully.", "USE")
     if node.kind == "DATABASE":
@@ -126,9 +122,9 @@ def _like(column: str, node: Show) -> tuple[str, list[str]]:
     return f" AND upper({column}) LIKE upper(?)", [node.like]
 
 
-def show_databases(session: Session, node: Show) -> Result:
+def show_databases(session: Context, node: Show) -> Result:
     rows = []
-    for obj in session.engine.catalog.list("DATABASE"):
+    for obj in session.catalog.list("DATABASE"):
         if node.like and not _matches(obj.name, node.like):
             continue
         current = "Y" if obj.name == session.database else "N"
@@ -164,10 +160,10 @@ def show_databases(session: Session, node: Show) -> Result:
 def _matches(name: str, like: str) -> bool:
     import fnmatch
 
-    return fnmatch.fnmatchcase(name.upper(), _like_to_glob(like).upper())
+    return fnmatch.fnmatchcase(name.upper(), like_to_glob(like).upper())
 
 
-def _scope_db(session: Session, node: Show) -> str | None:
+def _scope_db(session: Context, node: Show) -> str | None:
     if node.in_kind == "ACCOUNT":
         return None
     if node.in_name is not None and node.in_kind in ("DATABASE", "SCHEMA_OR_DATABASE"):
@@ -175,7 +171,7 @@ def _scope_db(session: Session, node: Show) -> str | None:
     return session.database
 
 
-def show_schemas(session: Session, node: Show) -> Result:
+def show_schemas(session: Context, node: Show) -> Result:
     db = _scope_db(session, node)
     where, params = _like("schema_name", node)
     if db is not None:
@@ -216,22 +212,22 @@ def show_schemas(session: Session, node: Show) -> Result:
     return rows_result(cols, out)
 
 
-def _show_relations(session: Session, node: Show, kind: str) -> Result:
+def _show_relations(session: Context, node: Show, kind: str) -> Result:
     where, params = _like("table_name", node)
     if node.in_kind in ("SCHEMA", "SCHEMA_OR_DATABASE") and node.in_name is not None:
         parts = node.in_name.parts
         if len(parts) == 1 and node.in_kind == "SCHEMA_OR_DATABASE":
             where, params = where + " AND table_catalog = ?", [*params, parts[0]]
         else:
-            db = parts[0] if len(parts) == 2 else session._need_database()
+            db = parts[0] if len(parts) == 2 else session.need_database()
             where += " AND table_catalog = ? AND table_schema = ?"
             params = [*params, db, parts[-1]]
     elif node.in_kind == "DATABASE":
-        db = node.in_name.last if node.in_name else session._need_database()
+        db = node.in_name.last if node.in_name else session.need_database()
         where, params = where + " AND table_catalog = ?", [*params, db]
     elif node.in_kind != "ACCOUNT":
         where += " AND table_catalog = ? AND table_schema = ?"
-        params = [*params, session._need_database(), session._need_schema()]
+        params = [*params, session.need_database(), session.need_schema()]
     table_type = "VIEW" if kind == "VIEW" else "BASE TABLE"
     rows = session.run_internal(
         "SELECT table_name, table_catalog, table_schema FROM information_schema.tables "
@@ -249,15 +245,15 @@ def _show_relations(session: Session, node: Show, kind: str) -> Result:
     )
 
 
-def show_tables(session: Session, node: Show) -> Result:
+def show_tables(session: Context, node: Show) -> Result:
     return _show_relations(session, node, "TABLE")
 
 
-def show_views(session: Session, node: Show) -> Result:
+def show_views(session: Context, node: Show) -> Result:
     return _show_relations(session, node, "VIEW")
 
 
-def describe_table(session: Session, node: Describe) -> Result:
+def describe_table(session: Context, node: Describe) -> Result:
     db, schema, name = session.qualify(node.name)
     rows = session.run_internal(
         "SELECT column_name, data_type, is_nullable, column_default FROM "
@@ -314,7 +310,7 @@ def _snowflake_type(duck_type: str) -> str:
     return col.type
 
 
-HANDLERS: dict[tuple[str, str], Callable[..., Result]] = {
+HANDLERS: dict[tuple[str, str], Handler] = {
     ("Create", "DATABASE"): create_database,
     ("Drop", "DATABASE"): drop_database,
     ("Alter", "DATABASE"): alter_database,

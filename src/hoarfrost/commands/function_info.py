@@ -5,21 +5,17 @@ isolation in force in SHOW PARAMETERS IN ACCOUNT (SPEC.md section 6; issue 4).""
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pyarrow as pa
 
-from hoarfrost.catalog.functions import find_routine
-from hoarfrost.catalog.objects import _like_to_glob
-from hoarfrost.catalog.routines import ROUTINE_KINDS, Routine, in_schema
+from hoarfrost.catalog.lookup import like_to_glob
+from hoarfrost.catalog.routines import ROUTINE_KINDS, Routine, find_routine, in_schema
 from hoarfrost.catalog.store import CatalogObject
+from hoarfrost.engine.context import Context, Handler, ParameterRows, VirtualTable
 from hoarfrost.engine.result import Result, rows_result
 from hoarfrost.engine.udf import udf_service
 from hoarfrost.sql.ast import Describe, Show
-
-if TYPE_CHECKING:
-    from hoarfrost.engine.session import Session
 
 __all__ = ["EXTRA_PARAMETER_ROWS", "HANDLERS", "VIRTUAL_TABLES"]
 
@@ -33,7 +29,7 @@ def _installed(routine: Routine) -> list[str]:
 
 
 # -- DESCRIBE ------------------------------------------------------------------------------
-def describe_routine(session: Session, node: Describe) -> Result:
+def describe_routine(session: Context, node: Describe) -> Result:
     routine = find_routine(session, node.kind, node.name, node.arg_types)
     p = routine.props
     hidden = p.get("secure") and routine.obj.owner != session.role
@@ -93,21 +89,21 @@ _SHOW_FUNCTIONS = [
 ]
 
 
-def _scope(session: Session, node: Show, kind: str) -> list[Routine]:
-    catalog = session.engine.catalog
+def _scope(session: Context, node: Show, kind: str) -> list[Routine]:
+    catalog = session.catalog
     if node.in_kind == "ACCOUNT":
         objs = catalog.list(kind)
     elif node.in_kind == "DATABASE":
-        objs = catalog.list(kind, node.in_name.last if node.in_name else session._need_database())
+        objs = catalog.list(kind, node.in_name.last if node.in_name else session.need_database())
     elif node.in_kind in ("SCHEMA", "SCHEMA_OR_DATABASE") and node.in_name is not None:
         parts = node.in_name.parts
         if len(parts) == 1 and node.in_kind == "SCHEMA_OR_DATABASE":
             objs = catalog.list(kind, parts[0])
         else:
-            objs = catalog.list(kind, parts[0] if len(parts) == 2 else session._need_database())
+            objs = catalog.list(kind, parts[0] if len(parts) == 2 else session.need_database())
             objs = [o for o in objs if o.schema == parts[-1]]
     else:
-        database, schema = session._need_database(), session.schema
+        database, schema = session.need_database(), session.schema
         return _like(in_schema(session, kind, database, schema or ""), node)
     routines = [Routine(o) for o in objs]
     routines += [Routine(o, session.id) for o in session.temp_objects.values() if o.kind == kind]
@@ -119,7 +115,7 @@ def _like(routines: list[Routine], node: Show) -> list[Routine]:
     out = sorted(unique.values(), key=lambda r: (r.obj.schema, r.name, r.obj.signature))
     if node.like is None:
         return out
-    pattern = _like_to_glob(node.like).upper()
+    pattern = like_to_glob(node.like).upper()
     return [r for r in out if fnmatch.fnmatchcase(r.name.upper(), pattern)]
 
 
@@ -150,7 +146,7 @@ def _show_row(routine: Routine) -> tuple[Any, ...]:
     )
 
 
-def show_routines(session: Session, node: Show) -> Result:
+def show_routines(session: Context, node: Show) -> Result:
     rows = [_show_row(r) for r in _scope(session, node, node.kind)]
     columns = list(_SHOW_FUNCTIONS)
     if node.kind == "PROCEDURE":
@@ -186,7 +182,7 @@ def _info_columns(kind: str) -> list[str]:
     ]
 
 
-def _info_row(session: Session, routine: Routine) -> list[Any]:
+def _info_row(session: Context, routine: Routine) -> list[Any]:
     p = routine.props
     hidden = p.get("secure") and routine.obj.owner != session.role
     return [
@@ -213,11 +209,11 @@ def _info_row(session: Session, routine: Routine) -> list[Any]:
     ]
 
 
-def _info_table(kind: str) -> Callable[[Session], pa.Table]:
-    def table(session: Session) -> pa.Table:
+def _info_table(kind: str) -> VirtualTable:
+    def table(session: Context) -> pa.Table:
         names = _info_columns(kind)
-        database = session._need_database()
-        objs: list[CatalogObject] = session.engine.catalog.list(kind, database)
+        database = session.need_database()
+        objs: list[CatalogObject] = session.catalog.list(kind, database)
         routines = [Routine(o) for o in objs]
         routines += [
             Routine(o, session.id)
@@ -231,14 +227,14 @@ def _info_table(kind: str) -> Callable[[Session], pa.Table]:
     return table
 
 
-VIRTUAL_TABLES: dict[str, Callable[[Session], pa.Table]] = {
+VIRTUAL_TABLES: dict[str, VirtualTable] = {
     "FUNCTIONS": _info_table("FUNCTION"),
     "PROCEDURES": _info_table("PROCEDURE"),
 }
 
 
 # -- SHOW PARAMETERS -----------------------------------------------------------------------
-def _parameter_rows(session: Session, scope: str) -> list[tuple[str, str, str, str, str, str]]:
+def _parameter_rows(session: Context, scope: str) -> list[tuple[str, str, str, str, str, str]]:
     if scope != "ACCOUNT":
         return []
     service = udf_service(session.engine)
@@ -275,9 +271,9 @@ def _parameter_rows(session: Session, scope: str) -> list[tuple[str, str, str, s
     ]
 
 
-EXTRA_PARAMETER_ROWS = [_parameter_rows]
+EXTRA_PARAMETER_ROWS: tuple[ParameterRows, ...] = (_parameter_rows,)
 
-HANDLERS: dict[tuple[str, str], Callable[..., Result]] = {
-    ("Describe", kind): describe_routine for kind in ROUTINE_KINDS
+HANDLERS: dict[tuple[str, str], Handler] = {
+    **{("Describe", kind): describe_routine for kind in ROUTINE_KINDS},
+    **{("Show", kind): show_routines for kind in ROUTINE_KINDS},
 }
-HANDLERS.update({("Show", kind): show_routines for kind in ROUTINE_KINDS})

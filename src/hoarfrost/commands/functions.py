@@ -9,16 +9,16 @@ the catalog in one transaction, so a failed CREATE OR REPLACE leaves the old rou
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from hoarfrost.catalog.objects import not_found, store_new
 from hoarfrost.catalog.props import value_text
-from hoarfrost.catalog.routines import Routine, overloads, signature_of
+from hoarfrost.catalog.routines import Routine, find_routine, parse_type, signature_of
 from hoarfrost.catalog.store import CatalogObject
+from hoarfrost.commands.common import store_new
+from hoarfrost.engine.context import Context, Handler
 from hoarfrost.engine.resolution import Repository, packages_of
 from hoarfrost.engine.result import Result, status_result
 from hoarfrost.engine.udf import udf_service
@@ -34,10 +34,7 @@ from hoarfrost.packages.runtimes import parse_runtime_version
 from hoarfrost.sql.ast import Create, Drop, Ident, KeyValues, ListValue, Name, Str, Value
 from hoarfrost.workers.types import SqlType
 
-if TYPE_CHECKING:
-    from hoarfrost.engine.session import Session
-
-__all__ = ["HANDLERS", "SNOWPARK", "find_routine"]
+__all__ = ["HANDLERS", "SNOWPARK", "invalidating"]
 
 SNOWPARK = "snowflake-snowpark-python"
 _KNOWN_PROPS = {
@@ -77,13 +74,6 @@ def _string_list(value: Value, prop: str) -> list[str]:
             )
         out.append(item.value.strip())
     return out
-
-
-def _sql_type(text: str, what: str) -> SqlType:
-    try:
-        return SqlType.parse(text)
-    except InvalidValue as exc:
-        raise InvalidValue(f"SQL compilation error:\n{exc.msg} (in {what})") from None
 
 
 # -- the clauses of CREATE ---------------------------------------------------------------
@@ -168,17 +158,17 @@ def _repository(node: Create) -> Name | None:
     value = node.props.get("ARTIFACT_REPOSITORY")
     if value is None:
         return None
-    if isinstance(value, Ident):
+    if isinstance(value, Ident):  # a quoted name was parsed by the statement parser
         return value.name
-    from hoarfrost.sql.names import parse_name
-
-    return parse_name(_text(value, "ARTIFACT_REPOSITORY"))
+    raise InvalidValue(
+        f"SQL compilation error:\ninvalid object name '{_text(value, 'ARTIFACT_REPOSITORY')}'."
+    )
 
 
 def _declared(node: Create) -> dict[str, Any]:
     """The declaration part of the props, with every type checked."""
     for a in node.args:
-        _sql_type(a.type, f"argument {a.name}")
+        parse_type(a.type, f"argument {a.name}")
     props: dict[str, Any] = {
         "language": "PYTHON",
         "args": [[a.name, a.type, a.default] for a in node.args],
@@ -190,17 +180,17 @@ def _declared(node: Create) -> dict[str, Any]:
         if node.kind == "FUNCTION" and not node.returns_table:
             raise InvalidValue("SQL compilation error:\nA table function must declare columns.")
         for c in node.returns_table:
-            _sql_type(c.type, f"column {c.name} of RETURNS TABLE")
+            parse_type(c.type, f"column {c.name} of RETURNS TABLE")
         props["returns_table"] = [[c.name, c.type] for c in node.returns_table]
     else:
         assert node.returns is not None
-        _sql_type(node.returns, "RETURNS")
+        parse_type(node.returns, "RETURNS")
         props["returns"] = node.returns
     return props
 
 
 # -- CREATE --------------------------------------------------------------------------------
-def create_routine(session: Session, node: Create) -> Result:
+def create_routine(session: Context, node: Create) -> Result:
     _check_clauses(node)
     db, schema, name = session.qualify(node.name)
     props = _declared(node)
@@ -252,7 +242,7 @@ def create_routine(session: Session, node: Create) -> Result:
     return status_result(f"{node.kind.capitalize()} {name} successfully created.")
 
 
-def _repository_name(session: Session, node: Create, repo: Repository | None) -> str | None:
+def _repository_name(session: Context, node: Create, repo: Repository | None) -> str | None:
     if repo is not None:
         return repo.name
     given = _repository(node)
@@ -266,37 +256,15 @@ def _kind(node: Create) -> str:
 
 
 def _existing(
-    session: Session, kind: str, db: str, schema: str, name: str, signature: str, temp: bool
+    session: Context, kind: str, db: str, schema: str, name: str, signature: str, temp: bool
 ) -> CatalogObject | None:
     key = (kind, db, schema, name, signature)
     if temp:
         return session.temp_objects.get(key)
-    return session.engine.catalog.get(*key)
+    return session.catalog.get(*key)
 
 
-# -- lookup by signature (DROP, DESCRIBE) ---------------------------------------------------
-def find_routine(session: Session, kind: str, name: Name, arg_types: list[str] | None) -> Routine:
-    candidates = overloads(session, kind, name)
-    if arg_types is None:
-        if len(candidates) == 1:
-            return candidates[0]
-        if candidates:
-            raise ProgrammingError(
-                f"SQL compilation error:\n{kind.capitalize()} '{name.last}' has "
-                f"{len(candidates)} overloads; give the argument types, e.g. "
-                f"DESCRIBE {kind} {name.last}{candidates[0].obj.signature}.",
-                errno=2043,
-            )
-    else:
-        wanted = signature_of([_sql_type(t, "the argument types") for t in arg_types])
-        for routine in candidates:
-            if routine.obj.signature == wanted:
-                return routine
-    shown = f"{name.last}({', '.join(arg_types or [])})"
-    raise not_found(shown.upper() if name.last.isupper() else shown)
-
-
-def drop_routine(session: Session, node: Drop) -> Result:
+def drop_routine(session: Context, node: Drop) -> Result:
     try:
         routine = find_routine(session, node.kind, node.name, node.arg_types or [])
     except ProgrammingError:
@@ -308,15 +276,15 @@ def drop_routine(session: Session, node: Drop) -> Result:
     if routine.temporary:
         session.temp_objects.pop(routine.obj.key, None)
     else:
-        session.engine.catalog.delete(routine.obj)
+        session.catalog.delete(routine.obj)
     udf_service(session.engine).invalidate(routine)
     return status_result(f"{routine.name} successfully dropped.")
 
 
-def _invalidating(handler: Callable[..., Result]) -> Callable[..., Result]:
+def _invalidating(handler: Handler) -> Handler:
     """Wrap a DATABASE/SCHEMA handler: dropping one drops its routines' cached names too."""
 
-    def run(session: Session, node: Any) -> Result:
+    def run(session: Context, node: Any) -> Result:
         try:
             return handler(session, node)
         finally:
@@ -325,12 +293,12 @@ def _invalidating(handler: Callable[..., Result]) -> Callable[..., Result]:
     return run
 
 
-def invalidating(handlers: dict[tuple[str, str], Callable[..., Result]]) -> dict[Any, Any]:
+def invalidating(handlers: dict[tuple[str, str], Handler]) -> dict[Any, Any]:
     keys = [(v, k) for v in ("Create", "Drop") for k in ("DATABASE", "SCHEMA")]
     return {key: _invalidating(handlers[key]) for key in keys if key in handlers}
 
 
-HANDLERS: dict[tuple[str, str], Callable[..., Result]] = {
+HANDLERS: dict[tuple[str, str], Handler] = {
     ("Create", "FUNCTION"): create_routine,
     ("Create", "PROCEDURE"): create_routine,
     ("Drop", "FUNCTION"): drop_routine,

@@ -3,7 +3,7 @@ translation, then DuckDB, with results shaped as Snowflake shows them."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -11,31 +11,30 @@ import pyarrow.compute as pc
 
 from hoarfrost.engine.batched import run_batched
 from hoarfrost.engine.calls import prepare, run_with_udfs
+from hoarfrost.engine.context import Context, Handler, SystemFunction
 from hoarfrost.engine.result import Result, column_from_duckdb, rows_result, status_result
-from hoarfrost.engine.system_functions import SYSTEM_FUNCTIONS, VIRTUAL_TABLES
 from hoarfrost.sql.ast import Ordinary
 from hoarfrost.sql.prepass import prepass
 from hoarfrost.sql.tokens import split
 from hoarfrost.sql.translate import Translation, dml_counts, translate
 
-if TYPE_CHECKING:
-    from hoarfrost.engine.session import Session
-
-__all__ = ["run_ordinary"]
+__all__ = ["HANDLERS", "run_ordinary"]
 
 
-# Catalog-backed INFORMATION_SCHEMA views also readable without TABLE(...) (subsystems add names).
-VIRTUAL_VIEWS: set[str] = set()
-
-
-def run_ordinary(session: Session, node: Ordinary) -> Result:
+def run_ordinary(session: Context, node: Ordinary) -> Result:
     """User function calls first (:mod:`hoarfrost.engine.calls`), then engine-answered calls
     (prepass), then translation and DuckDB."""
     with prepare(session, split(node.sql)[0]) as prepared:
-        functions = {name: _bind(fn, session) for name, fn in SYSTEM_FUNCTIONS.items()}
-        pre = prepass(prepared.statement, functions, set(VIRTUAL_TABLES), VIRTUAL_VIEWS)
+        registry = session.registry
+        functions = {name: _bind(fn, session) for name, fn in registry.system_functions.items()}
+        pre = prepass(
+            prepared.statement,
+            functions,
+            set(registry.virtual_tables),
+            set(registry.virtual_views),
+        )
         for fn in dict.fromkeys(pre.virtual_tables):
-            session.duck.register(f"__HF_{fn}", VIRTUAL_TABLES[fn](session))
+            session.duck.register(f"__HF_{fn}", registry.virtual_tables[fn](session))
         try:
             translation = translate(pre.sql)
             return run_with_udfs(session, lambda: _run(session, translation))
@@ -44,11 +43,11 @@ def run_ordinary(session: Session, node: Ordinary) -> Result:
                 session.duck.unregister(f"__HF_{fn}")
 
 
-def _bind(fn, session):  # type: ignore[no-untyped-def]
+def _bind(fn: SystemFunction, session: Context) -> Any:
     return lambda args: fn(session, args)
 
 
-def _run(session: Session, translation: Translation) -> Result:
+def _run(session: Context, translation: Translation) -> Result:
     duck = session.duck
     many = len(translation.statements) > 1
     if many:
@@ -104,3 +103,6 @@ def _integers(table: pa.Table) -> pa.Table:
             except pa.ArrowInvalid:
                 continue  # wider than 64 bits: keep Decimal
     return table
+
+
+HANDLERS: dict[tuple[str, str], Handler] = {("Ordinary", ""): run_ordinary}

@@ -4,36 +4,21 @@ the audit trail of fetched files, INFORMATION_SCHEMA.PACKAGE_FETCH_HISTORY()."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
+from hoarfrost.engine.context import Context, Handler, SystemFunction, VirtualTable
 from hoarfrost.engine.resolution import packages_of
 from hoarfrost.engine.result import Result, rows_result
 from hoarfrost.errors import InvalidValue
+from hoarfrost.sql.arguments import parse_spec_list
 from hoarfrost.sql.ast import Show
 from hoarfrost.sql.names import parse_name
-from hoarfrost.sql.tokens import STRING_TYPES, tokenize
 
-if TYPE_CHECKING:
-    from hoarfrost.engine.session import Session
-
-__all__ = ["HANDLERS", "SYSTEM_FUNCTIONS", "VIRTUAL_TABLES", "parse_spec_list"]
+__all__ = ["HANDLERS", "SYSTEM_FUNCTIONS", "VIRTUAL_TABLES"]
 
 
-def parse_spec_list(text: str) -> list[str]:
-    """`('a', 'b>=1')` (or a bare `'a'`) as given in the second argument."""
-    specs = [tok.text for tok in tokenize(text) if tok.token_type in STRING_TYPES]
-    if not specs and text.strip():
-        raise InvalidValue(
-            "SYSTEM$RESOLVE_PYTHON_PACKAGES expects the package list as a string holding quoted "
-            "specs, e.g. $$('numpy', 'pandas>=2')$$."
-        )
-    return specs
-
-
-def resolve_packages(session: Session, args: list[str]) -> str | None:
+def resolve_packages(session: Context, args: list[str]) -> str | None:
     if not 2 <= len(args) <= 3:
         raise InvalidValue(
             "SYSTEM$RESOLVE_PYTHON_PACKAGES takes 2 or 3 arguments: "
@@ -46,7 +31,7 @@ def resolve_packages(session: Session, args: list[str]) -> str | None:
     return json.dumps(lock.installed_packages())
 
 
-def show_runtimes(session: Session, node: Show) -> Result:
+def show_runtimes(session: Context, node: Show) -> Result:
     runtimes = packages_of(session.engine).runtimes()
     rows = [(v, r.full_version, str(r.executable), r.source) for v, r in sorted(runtimes.items())]
     return rows_result(["runtime_version", "python_version", "executable", "found_by"], rows)
@@ -63,8 +48,8 @@ _FETCH_COLUMNS = [
 ]
 
 
-def fetch_history(session: Session) -> pa.Table:
-    rows = session.engine.catalog.execute("SELECT * FROM fetch_audit ORDER BY fetched_at DESC")
+def fetch_history(session: Context) -> pa.Table:
+    rows = session.catalog.execute("SELECT * FROM fetch_audit ORDER BY fetched_at DESC")
     if not rows:
         types = [pa.timestamp("us", tz="UTC"), *[pa.string()] * 4, pa.int64(), pa.string()]
         return pa.Table.from_arrays([pa.array([], t) for t in types], names=_FETCH_COLUMNS)
@@ -72,12 +57,12 @@ def fetch_history(session: Session) -> pa.Table:
     return pa.Table.from_arrays(columns, names=_FETCH_COLUMNS)
 
 
-SYSTEM_FUNCTIONS: dict[str, Callable[[Session, list[str]], str | None]] = {
+SYSTEM_FUNCTIONS: dict[str, SystemFunction] = {
     "SYSTEM$RESOLVE_PYTHON_PACKAGES": resolve_packages,
 }
-VIRTUAL_TABLES: dict[str, Callable[[Session], pa.Table]] = {
+VIRTUAL_TABLES: dict[str, VirtualTable] = {
     "PACKAGE_FETCH_HISTORY": fetch_history,
 }
-HANDLERS: dict[tuple[str, str], Callable[..., Result]] = {
+HANDLERS: dict[tuple[str, str], Handler] = {
     ("Show", "PYTHON RUNTIME"): show_runtimes,
 }

@@ -9,12 +9,14 @@ EXECUTE AS CALLER. A scalar comes back as one column named after the procedure; 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pyarrow as pa
 
 from hoarfrost.catalog.routines import Routine, overloads
+from hoarfrost.commands.ordinary import run_ordinary
 from hoarfrost.engine.calls import bind_args, choose_overload
+from hoarfrost.engine.context import Context, Handler
 from hoarfrost.engine.result import Column, Result, rows_result
 from hoarfrost.engine.udf import udf_service
 from hoarfrost.errors import ObjectNotFound
@@ -23,9 +25,6 @@ from hoarfrost.sql.calls import CallSite
 from hoarfrost.sql.tokens import tokenize
 from hoarfrost.workers import arrow_to_python_columns, python_to_arrow, python_to_arrow_table
 from hoarfrost.workers.types import SNOWFLAKE_NAMES, SqlType
-
-if TYPE_CHECKING:
-    from hoarfrost.engine.session import Session
 
 __all__ = ["HANDLERS", "call_procedure", "result_column"]
 
@@ -69,18 +68,16 @@ def _site(name: Name, args_sql: str) -> CallSite:
     return site
 
 
-def _evaluate(session: Session, routine: Routine, args: list[str]) -> list[Any]:
+def _evaluate(session: Context, routine: Routine, args: list[str]) -> list[Any]:
     if not args:
         return []
-    from hoarfrost.engine.ordinary import run_ordinary
-
     select = ", ".join(f'{a} AS "A{i}"' for i, a in enumerate(args))
     result = run_ordinary(session, Ordinary(f"SELECT {select}"))
     columns = arrow_to_python_columns(result.table, routine.arg_types)
     return [c[0] for c in columns]
 
 
-def _on_sql(session: Session) -> Any:
+def _on_sql(session: Context) -> Any:
     def run(query: str) -> tuple[list[str], list[tuple[Any, ...]]]:
         results = session.execute(query)
         last = results[-1]
@@ -89,7 +86,7 @@ def _on_sql(session: Session) -> Any:
     return run
 
 
-def call_procedure(session: Session, node: Call) -> Result:
+def call_procedure(session: Context, node: Call) -> Result:
     routines = overloads(session, "PROCEDURE", node.name)
     if not routines:
         db, schema, name = session.qualify(node.name)
@@ -132,4 +129,4 @@ def _table_result(
     return result
 
 
-HANDLERS = {("Call", ""): call_procedure}
+HANDLERS: dict[tuple[str, str], Handler] = {("Call", ""): call_procedure}

@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from hoarfrost.catalog.integrations import PROVIDER, secret_allowed
-from hoarfrost.catalog.objects import (
-    drop_object,
-    find,
-    find_for_alter,
-    not_found,
-    show_objects,
-    store_new,
-)
+from hoarfrost.catalog.lookup import find, find_for_alter, not_found
 from hoarfrost.catalog.privileges import require_usage
 from hoarfrost.catalog.props import Props
 from hoarfrost.catalog.store import CatalogObject
+from hoarfrost.commands.common import drop_object, show_objects, store_new
+from hoarfrost.engine.context import Context, Handler
 from hoarfrost.engine.result import Result, rows_result, status_result
 from hoarfrost.errors import InvalidValue, UnsupportedFeature
 from hoarfrost.packages.prefixes import (
@@ -28,9 +21,7 @@ from hoarfrost.packages.prefixes import (
     url_has_credentials,
 )
 from hoarfrost.sql.ast import Alter, Create, Describe, Drop, Name, Show
-
-if TYPE_CHECKING:
-    from hoarfrost.engine.session import Session
+from hoarfrost.sql.names import parse_name
 
 __all__ = ["HANDLERS", "repository_info"]
 
@@ -52,10 +43,10 @@ _ALTER_PROPS = {
 }
 
 
-def _integration(session: Session, name: Name) -> CatalogObject:
+def _integration(session: Context, name: Name) -> CatalogObject:
     if len(name.parts) != 1:
         raise not_found(str(name))
-    integration = session.engine.catalog.get("INTEGRATION", "", "", name.last)
+    integration = session.catalog.get("INTEGRATION", "", "", name.last)
     if integration is None:
         raise not_found(name.last)
     require_usage(session, integration)
@@ -90,7 +81,7 @@ def check_index_url(url: str, integration: CatalogObject) -> None:
         )
 
 
-def _secret(session: Session, name: Name, integration: CatalogObject) -> CatalogObject:
+def _secret(session: Context, name: Name, integration: CatalogObject) -> CatalogObject:
     secret = find(session, "SECRET", name)
     require_usage(session, secret)
     if not secret_allowed(integration, secret):
@@ -118,7 +109,7 @@ def _check_retention(props: Props) -> None:
         )
 
 
-def create_repository(session: Session, node: Create) -> Result:
+def create_repository(session: Context, node: Create) -> Result:
     props = Props(node.props, "ARTIFACT REPOSITORY", _PROPS)
     _check_type(props)
     _check_retention(props)
@@ -147,7 +138,7 @@ def _qualified(obj: CatalogObject) -> str:
     return f"{obj.database}.{obj.schema}.{obj.name}"
 
 
-def alter_repository(session: Session, node: Alter) -> Result:
+def alter_repository(session: Context, node: Alter) -> Result:
     assert node.name is not None
     obj = find_for_alter(session, "ARTIFACT REPOSITORY", node.name, node.if_exists)
     if obj is None:
@@ -181,11 +172,11 @@ def alter_repository(session: Session, node: Alter) -> Result:
                 f"SQL compilation error:\nUNSET {key} is not valid for an ARTIFACT REPOSITORY; "
                 "only COMMENT and AUTHENTICATION_SECRET can be unset."
             )
-    session.engine.catalog.put(obj)
+    session.catalog.put(obj)
     return status_result("Statement executed successfully.")
 
 
-def drop_repository(session: Session, node: Drop) -> Result:
+def drop_repository(session: Context, node: Drop) -> Result:
     return drop_object(
         session,
         "ARTIFACT REPOSITORY",
@@ -220,11 +211,11 @@ def _row(o: CatalogObject) -> tuple:
     )
 
 
-def show_repositories(session: Session, node: Show) -> Result:
+def show_repositories(session: Context, node: Show) -> Result:
     return show_objects(session, node, _SHOW_COLUMNS, _row)
 
 
-def describe_repository(session: Session, node: Describe) -> Result:
+def describe_repository(session: Context, node: Describe) -> Result:
     obj = find(session, "ARTIFACT REPOSITORY", node.name)
     require_usage(session, obj)
     columns = [*_SHOW_COLUMNS, "index_url", "authentication_secret"]
@@ -232,10 +223,8 @@ def describe_repository(session: Session, node: Describe) -> Result:
     return rows_result(columns, [row], "DESCRIBE")
 
 
-def repository_info(session: Session, name_text: str) -> str:
+def repository_info(session: Context, name_text: str) -> str:
     """SYSTEM$GET_ARTIFACT_REPOSITORY_INFO: integration, secret name and index URL as JSON."""
-    from hoarfrost.sql.names import parse_name
-
     obj = find(session, "ARTIFACT REPOSITORY", parse_name(name_text))
     require_usage(session, obj)
     return json.dumps(
@@ -249,7 +238,7 @@ def repository_info(session: Session, name_text: str) -> str:
     )
 
 
-HANDLERS: dict[tuple[str, str], Callable[..., Result]] = {
+HANDLERS: dict[tuple[str, str], Handler] = {
     ("Create", "ARTIFACT REPOSITORY"): create_repository,
     ("Alter", "ARTIFACT REPOSITORY"): alter_repository,
     ("Drop", "ARTIFACT REPOSITORY"): drop_repository,

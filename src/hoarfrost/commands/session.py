@@ -1,8 +1,9 @@
 """A Session: one user's current database, schema and role, and the statement loop.
 
 ``execute`` splits a script, parses each statement (parse first), looks its handler up in the
-dispatch table (then decide), records it in the query history (redacted for secrets) and turns
-every foreign exception into a hoarfrost error at one boundary.
+registry (then decide), records it in the query history (redacted for secrets) and turns every
+foreign exception into a hoarfrost error at one boundary. A Session is the
+:class:`~hoarfrost.engine.context.Context` its handlers receive.
 """
 
 from __future__ import annotations
@@ -14,8 +15,12 @@ from typing import Any
 
 import duckdb
 
-from hoarfrost.catalog.store import CatalogObject
+from hoarfrost.catalog.crypto import KeyRing
+from hoarfrost.catalog.scope import TempKey
+from hoarfrost.catalog.store import CatalogObject, CatalogStore
+from hoarfrost.commands.registry import REGISTRY
 from hoarfrost.engine.boundary import translate_exception
+from hoarfrost.engine.context import Registry
 from hoarfrost.engine.engine import DEFAULT_DATABASE, DEFAULT_SCHEMA, Engine
 from hoarfrost.engine.result import Result
 from hoarfrost.errors import Error, ObjectNotFound, ProgrammingError
@@ -35,19 +40,29 @@ class Session:
         role: str | None = None,
         database: str | None = DEFAULT_DATABASE,
         schema: str | None = DEFAULT_SCHEMA,
+        registry: Registry = REGISTRY,
     ):
         self.engine = engine
+        self.registry = registry
         self.id = engine.next_session_id()
         self.user = (user or engine.settings.user).upper()
         self.role = (role or engine.settings.role).upper()
         self.database: str | None = None
         self.schema: str | None = None
         self.duck = engine.data.cursor()
-        self.temp_objects: dict[tuple[str, str, str, str, str], CatalogObject] = {}
+        self.temp_objects: dict[TempKey, CatalogObject] = {}
         self.parameters: dict[str, str] = {}
         self.closed = False
         if database:
             self.use(database, schema)
+
+    @property
+    def catalog(self) -> CatalogStore:
+        return self.engine.catalog
+
+    @property
+    def keyring(self) -> KeyRing:
+        return self.engine.keyring
 
     # -- names ---------------------------------------------------------------------------
     def use(self, database: str | None, schema: str | None) -> None:
@@ -68,10 +83,10 @@ class Session:
         if len(parts) == 3:
             return parts[0], parts[1], parts[2]
         if len(parts) == 2:
-            return self._need_database(), parts[0], parts[1]
-        return self._need_database(), self._need_schema(), parts[0]
+            return self.need_database(), parts[0], parts[1]
+        return self.need_database(), self.need_schema(), parts[0]
 
-    def _need_database(self) -> str:
+    def need_database(self) -> str:
         if not self.database:
             raise ProgrammingError(
                 "Cannot perform this operation. This session does not have a current database. "
@@ -81,7 +96,7 @@ class Session:
             )
         return self.database
 
-    def _need_schema(self) -> str:
+    def need_schema(self) -> str:
         if not self.schema:
             raise ProgrammingError(
                 "Cannot perform this operation. This session does not have a current schema. "
@@ -103,14 +118,12 @@ class Session:
         return [self.execute_statement(st) for st in statements]
 
     def execute_statement(self, statement: Statement) -> Result:
-        from hoarfrost.engine.dispatch import dispatch
-
         query_id = str(uuid.uuid4())
         started = _now()
         sensitive = statement_kind_is_sensitive(statement)
         try:
             node = parse(statement)
-            result = dispatch(self, node)
+            result = self.registry.dispatch(self, node)
         except Exception as exc:
             error = translate_exception(exc, sensitive=sensitive)
             self._record(query_id, statement, sensitive, started, None, error)

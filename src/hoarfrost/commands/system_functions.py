@@ -2,25 +2,22 @@
 ``SYSTEM$...`` calls, ``CURRENT_ROLE()``-style context functions, and catalog-backed table
 functions such as ``INFORMATION_SCHEMA.QUERY_HISTORY()``.
 
-Subsystems add entries to these tables (``SYSTEM_FUNCTIONS[name] = fn``) when they load.
+Other modules export tables of the same shape; :mod:`hoarfrost.commands.registry` joins them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pyarrow as pa
 
+from hoarfrost.commands.parameters import default_repository
+from hoarfrost.commands.repositories import repository_info
+from hoarfrost.engine.context import Context, SystemFunction, VirtualTable
 from hoarfrost.errors import InvalidValue
-
-if TYPE_CHECKING:
-    from hoarfrost.engine.session import Session
+from hoarfrost.version import __version__
 
 __all__ = ["SYSTEM_FUNCTIONS", "VIRTUAL_TABLES"]
-
-SystemFunction = Callable[["Session", list[str]], str | None]
-VirtualTable = Callable[["Session"], pa.Table]
 
 
 def _arity(name: str, args: list[str], low: int, high: int) -> None:
@@ -31,16 +28,12 @@ def _arity(name: str, args: list[str], low: int, high: int) -> None:
         )
 
 
-def _repository_info(session: Session, args: list[str]) -> str | None:
-    from hoarfrost.catalog.repositories import repository_info
-
+def _repository_info(session: Context, args: list[str]) -> str | None:
     _arity("SYSTEM$GET_ARTIFACT_REPOSITORY_INFO", args, 1, 1)
     return repository_info(session, args[0])
 
 
-def _default_repository(session: Session, args: list[str]) -> str | None:
-    from hoarfrost.catalog.parameters import default_repository
-
+def _default_repository(session: Context, args: list[str]) -> str | None:
     _arity("SYSTEM$GET_DEFAULT_PYTHON_ARTIFACT_REPOSITORY", args, 1, 3)
     level = args[1] if len(args) > 1 else "schema"
     name = args[2] if len(args) > 2 else ""
@@ -57,20 +50,14 @@ SYSTEM_FUNCTIONS: dict[str, SystemFunction] = {
     "CURRENT_REGION": lambda s, a: "LOCAL",
     "CURRENT_DATABASE": lambda s, a: _attr(s, "database"),
     "CURRENT_SCHEMA": lambda s, a: _attr(s, "schema"),
-    "CURRENT_VERSION": lambda s, a: _version(),
+    "CURRENT_VERSION": lambda s, a: __version__,
     "CURRENT_SESSION": lambda s, a: _attr(s, "id"),
 }
 
 
-def _attr(session: Session, name: str) -> str | None:
+def _attr(session: Context, name: str) -> str | None:
     value = getattr(session, name)
     return None if value is None else str(value)
-
-
-def _version() -> str:
-    from hoarfrost import __version__
-
-    return __version__
 
 
 _HISTORY_COLUMNS = [
@@ -91,8 +78,8 @@ _HISTORY_COLUMNS = [
 ]
 
 
-def _query_history(session: Session) -> pa.Table:
-    rows = session.engine.catalog.execute(
+def _query_history(session: Context) -> pa.Table:
+    rows = session.catalog.execute(
         "SELECT * FROM query_history ORDER BY start_time DESC LIMIT 10000"
     )
     return _table(_HISTORY_COLUMNS, rows)

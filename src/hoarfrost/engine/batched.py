@@ -27,7 +27,7 @@ from hoarfrost.sql.batching import BatchPlan, plan
 from hoarfrost.workers import python_to_arrow
 
 if TYPE_CHECKING:
-    from hoarfrost.engine.session import Session
+    from hoarfrost.engine.context import Context
 
 __all__ = ["BATCH_ROWS", "run_batched"]
 
@@ -44,7 +44,7 @@ class _TooBig(Exception):
 
 
 def run_batched(
-    session: Session, sql: str, read: Callable[[duckdb.DuckDBPyRelation], R]
+    session: Context, sql: str, read: Callable[[duckdb.DuckDBPyRelation], R]
 ) -> R | None:
     """``read`` of the relation of ``sql`` with its UDF calls evaluated in batches, or ``None``
     to run ``sql`` as it is (see :func:`_evaluate`)."""
@@ -60,7 +60,7 @@ def run_batched(
         duck.unregister(batch_plan.stream)
 
 
-def _evaluate(session: Session, sql: str) -> tuple[BatchPlan, pa.Table] | None:
+def _evaluate(session: Context, sql: str) -> tuple[BatchPlan, pa.Table] | None:
     """The plan of ``sql`` and the table its outer query reads, or ``None`` to run ``sql`` as
     it is (not of a batchable shape, a UDF not registered here, or an input over the setting
     ``udf_batch_memory``)."""

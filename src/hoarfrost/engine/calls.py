@@ -29,8 +29,8 @@ from hoarfrost.sql.tokens import Statement, split
 from hoarfrost.workers.types import SNOWFLAKE_NAMES, SqlType
 
 if TYPE_CHECKING:
+    from hoarfrost.engine.context import Context
     from hoarfrost.engine.result import Result
-    from hoarfrost.engine.session import Session
 
 __all__ = ["cast_type", "choose_overload", "prepare", "run_with_udfs"]
 
@@ -140,7 +140,7 @@ def _position(names: list[str], arg_name: str, routine: Routine) -> int:
 
 # -- the rewrite -----------------------------------------------------------------------------
 class _Resolver:
-    def __init__(self, session: Session, service: UdfService, prepared: Prepared):
+    def __init__(self, session: Context, service: UdfService, prepared: Prepared):
         self.session = session
         self.service = service
         self.prepared = prepared
@@ -204,7 +204,7 @@ def _may_call(statement: Statement) -> bool:
 
 
 @contextmanager
-def prepare(session: Session, statement: Statement) -> Iterator[Prepared]:
+def prepare(session: Context, statement: Statement) -> Iterator[Prepared]:
     """The statement with user function calls rewritten; temporary tables dropped afterwards."""
     service = udf_service(session.engine)
     service.begin_statement(session)
@@ -238,7 +238,7 @@ def _refuse_table_functions_in_views(statement: Statement, prepared: Prepared) -
         )
 
 
-def run_with_udfs(session: Session, run: Callable[[], Result]) -> Result:
+def run_with_udfs(session: Context, run: Callable[[], Result]) -> Result:
     """Run; register routines a view needs on demand; show a UDF's error as itself."""
     service = udf_service(session.engine)
     for _ in range(_RETRIES):
@@ -267,7 +267,7 @@ def run_with_udfs(session: Session, run: Callable[[], Result]) -> Result:
     return run()
 
 
-def _register_by_name(session: Session, service: UdfService, duck_name: str) -> bool:
+def _register_by_name(session: Context, service: UdfService, duck_name: str) -> bool:
     wanted = duck_name.upper()
     service.forget(wanted)
     candidates = [Routine(o) for o in session.engine.catalog.list("FUNCTION")]

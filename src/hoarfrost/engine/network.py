@@ -23,12 +23,13 @@ import ipaddress
 import json
 import re
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from hoarfrost.catalog.store import CatalogObject
 from hoarfrost.egress import EgressRanges
+from hoarfrost.engine.context import Context, SystemFunction
 from hoarfrost.errors import (
     InsufficientPrivileges,
     InvalidValue,
@@ -37,9 +38,6 @@ from hoarfrost.errors import (
     RepositoryError,
     UnsupportedFeature,
 )
-
-if TYPE_CHECKING:
-    from hoarfrost.engine.session import Session
 
 __all__ = [
     "ENDPOINT_KIND",
@@ -69,7 +67,7 @@ def _arity(name: str, args: list[str], low: int, high: int, usage: str) -> None:
         )
 
 
-def _require_private_link(session: Session, function: str) -> None:
+def _require_private_link(session: Context, function: str) -> None:
     """Business Critical (or higher) first, then the ACCOUNTADMIN role."""
     edition = session.engine.edition
     if edition not in PRIVATE_EDITIONS:
@@ -177,16 +175,16 @@ def parse_provider_service(text: str) -> ProviderService:
 
 
 # -- endpoints --------------------------------------------------------------------------------
-def _endpoints(session: Session) -> list[CatalogObject]:
-    return session.engine.catalog.list(ENDPOINT_KIND, "", "")
+def _endpoints(session: Context) -> list[CatalogObject]:
+    return session.catalog.list(ENDPOINT_KIND, "", "")
 
 
-def provision(session: Session, args: list[str]) -> str:
+def provision(session: Context, args: list[str]) -> str:
     _arity(PROVISION, args, 2, 2, "'<private address:port>', '<host name>'")
     _require_private_link(session, PROVISION)
     service = parse_provider_service(args[0])
     host = parse_host_name(args[1])
-    catalog = session.engine.catalog
+    catalog = session.catalog
     with catalog.transaction():
         existing = catalog.get(ENDPOINT_KIND, "", "", host)
         if existing is not None:
@@ -212,7 +210,7 @@ def provision(session: Session, args: list[str]) -> str:
     )
 
 
-def endpoints_info(session: Session, args: list[str]) -> str:
+def endpoints_info(session: Context, args: list[str]) -> str:
     _arity(INFO, args, 0, 0, "")
     _require_private_link(session, INFO)
     rows = [
@@ -228,7 +226,7 @@ def endpoints_info(session: Session, args: list[str]) -> str:
     return json.dumps(rows)
 
 
-def deprovision(session: Session, args: list[str]) -> str:
+def deprovision(session: Context, args: list[str]) -> str:
     _arity(DEPROVISION, args, 1, 2, "'<private address:port>'[, '<host name>']")
     _require_private_link(session, DEPROVISION)
     raw = args[0].strip()
@@ -237,7 +235,7 @@ def deprovision(session: Session, args: list[str]) -> str:
     except InvalidValue:
         key = None
     host = parse_host_name(args[1]) if len(args) == 2 else None
-    catalog = session.engine.catalog
+    catalog = session.catalog
     with catalog.transaction():
         matching = [
             e
@@ -289,7 +287,7 @@ class PrivateRoutes:
         return found
 
 
-def gateway_options(session: Session, integration: CatalogObject) -> dict[str, Any]:
+def gateway_options(session: Context, integration: CatalogObject) -> dict[str, Any]:
     """The network hook of :class:`hoarfrost.engine.resolution.PackageManager`: bind every
     connection to the egress source address; route a private-link integration's connections
     to its hosts' endpoints."""
@@ -307,7 +305,7 @@ def gateway_options(session: Session, integration: CatalogObject) -> dict[str, A
 _HIDE = {"HIDEANNOTATIONS", "TRUE", "FALSE", "1", "0"}
 
 
-def egress_ranges(session: Session, args: list[str]) -> str:
+def egress_ranges(session: Context, args: list[str]) -> str:
     _arity(EGRESS, args, 0, 1, "['hideAnnotations']")
     if args and args[0].strip().upper() not in _HIDE:
         raise InvalidValue(
@@ -327,7 +325,6 @@ def egress_ranges(session: Session, args: list[str]) -> str:
     return json.dumps(ranges.as_json())
 
 
-SystemFunction = Callable[["Session", list[str]], str | None]
 SYSTEM_FUNCTIONS: dict[str, SystemFunction] = {
     EGRESS: egress_ranges,
     PROVISION: provision,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hoarfrost.catalog.objects import find, not_found
+from hoarfrost.catalog.lookup import find, not_found
 from hoarfrost.catalog.parameters import effective_default_repository
 from hoarfrost.catalog.policies import account_policy
 from hoarfrost.catalog.privileges import require_usage
@@ -34,16 +34,15 @@ from hoarfrost.packages.resolver import PREFIX, platform_for, resolve
 from hoarfrost.packages.retention import FetchRecord, FileStore
 from hoarfrost.packages.runtimes import Runtime, discover_runtimes, require_runtime
 from hoarfrost.sql.ast import Name
-from hoarfrost.sql.names import parse_name
 
 if TYPE_CHECKING:
+    from hoarfrost.engine.context import Context
     from hoarfrost.engine.engine import Engine
-    from hoarfrost.engine.session import Session
 
 __all__ = ["PackageManager", "Repository", "packages_of"]
 
 # Issue 5 plugs network routing in here: (session, integration) -> gateway keyword arguments.
-NetworkHook = Callable[["Session", CatalogObject], dict[str, Any]]
+NetworkHook = Callable[["Context", CatalogObject], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -92,10 +91,12 @@ class PackageManager:
             return self._envs
 
     # -- repositories --------------------------------------------------------------------
-    def repository(self, session: Session, name: Name | None) -> Repository:
+    def repository(self, session: Context, name: Name | None) -> Repository:
         """The named repository, else the default one (schema > database > account)."""
         if name is None:
-            value, _level = effective_default_repository(session, session.database, session.schema)
+            value, _level = effective_default_repository(
+                session.catalog, session.database, session.schema
+            )
             if value is None:
                 raise ProgrammingError(
                     "Cannot create a Python function with the specified packages: no "
@@ -104,7 +105,7 @@ class PackageManager:
                     errno=2003,
                     sqlstate="42S02",
                 )
-            name = parse_name(value)
+            name = Name(tuple(value.split(".", 2)))  # stored as db.schema.name
         obj = find(session, "ARTIFACT REPOSITORY", name)
         require_usage(session, obj)
         integration = self.engine.catalog.get("INTEGRATION", "", "", obj.props["api_integration"])
@@ -119,7 +120,7 @@ class PackageManager:
             )
         return Repository(obj, integration, self._credentials(session, obj))
 
-    def _credentials(self, session: Session, repo: CatalogObject) -> Credentials | None:
+    def _credentials(self, session: Context, repo: CatalogObject) -> Credentials | None:
         secret_name = repo.props.get("authentication_secret")
         if not secret_name:
             return None
@@ -141,7 +142,7 @@ class PackageManager:
     # -- resolution ----------------------------------------------------------------------
     def resolve(
         self,
-        session: Session,
+        session: Context,
         runtime_version: object,
         specs: Sequence[str],
         repository: Name | None,
@@ -154,7 +155,7 @@ class PackageManager:
         if not specs:
             return Lock((), runtime.version, runtime.full_version, platform_for(architecture)), None
         repo = self.repository(session, repository)
-        policy = account_policy(session)
+        policy = account_policy(session.catalog)
         self._say(f"Resolving {', '.join(specs)} for Python {runtime.version} from {repo.name}")
         with self._gateway(session, repo, policy) as gw:
             try:
@@ -172,7 +173,7 @@ class PackageManager:
                 self._build(lock, gw)
         return lock, repo
 
-    def _gateway(self, session: Session, repo: Repository, policy: Policy | None) -> Gateway:
+    def _gateway(self, session: Context, repo: Repository, policy: Policy | None) -> Gateway:
         integration = repo.integration.props
         prefixes = PrefixSet.from_lists(
             integration["allowed_prefixes"], integration.get("blocked_prefixes") or []

@@ -25,7 +25,7 @@ import duckdb
 import pyarrow as pa
 from duckdb.func import ARROW, SPECIAL
 
-from hoarfrost.catalog.objects import not_found
+from hoarfrost.catalog.lookup import not_found
 from hoarfrost.catalog.policies import account_policy
 from hoarfrost.catalog.privileges import has_privilege
 from hoarfrost.catalog.routines import Routine
@@ -38,8 +38,8 @@ from hoarfrost.workers import LoadInfo, WorkerPool, arrow_to_python_columns, pyt
 from hoarfrost.workers.types import SqlType
 
 if TYPE_CHECKING:
+    from hoarfrost.engine.context import Context
     from hoarfrost.engine.engine import Engine
-    from hoarfrost.engine.session import Session
 
 __all__ = ["JSON_KINDS", "UdfService", "udf_service"]
 
@@ -72,7 +72,7 @@ class UdfService:
         self._checked: dict[str, int] = {}
         self._isolation: str | None = None
         self.serial = 0
-        self._session: Session | None = None  # the statement's session, for policy checks
+        self._session: Context | None = None  # the statement's session, for policy checks
 
     # -- pools ---------------------------------------------------------------------------
     def pool(self, routine: Routine) -> WorkerPool:
@@ -153,7 +153,7 @@ class UdfService:
                     pass
 
     # -- statements ----------------------------------------------------------------------
-    def begin_statement(self, session: Session) -> None:
+    def begin_statement(self, session: Context) -> None:
         with self._lock:
             self.serial += 1
             self._session = session
@@ -191,7 +191,7 @@ class UdfService:
             self._registered.pop(duck_name.upper(), None)
             self.batchable.pop(duck_name.upper(), None)
 
-    def check_policy(self, routine: Routine, session: Session | None = None) -> None:
+    def check_policy(self, routine: Routine, session: Context | None = None) -> None:
         """Refuse to run ``routine`` when the account's packages policy refuses a package."""
         if session is None and self._checked.get(routine.duck_name) == self.serial:
             return  # already checked in this statement (a plain dict read: no lock per batch)
@@ -202,7 +202,7 @@ class UdfService:
         if session is None or not routine.lock.packages:
             return
         self._check_usage(routine, session)
-        policy = account_policy(session)
+        policy = account_policy(session.catalog)
         if policy is not None:
             installed = [(p.name, p.version) for p in routine.lock.packages]
             violation = check_installed(policy, installed, temporary=routine.temporary)
@@ -214,7 +214,7 @@ class UdfService:
         with self._lock:
             self._checked[routine.duck_name] = serial
 
-    def _check_usage(self, routine: Routine, session: Session) -> None:
+    def _check_usage(self, routine: Routine, session: Context) -> None:
         """SPEC.md section 9: executing a function that uses a repository needs USAGE on it; a
         repository the role cannot use is reported as not found."""
         repo_name = routine.props.get("artifact_repository")

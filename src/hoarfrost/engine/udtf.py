@@ -26,19 +26,19 @@ from hoarfrost.workers import WorkerPool, arrow_to_python_columns, python_to_arr
 from hoarfrost.workers.types import Column
 
 if TYPE_CHECKING:
-    from hoarfrost.engine.session import Session
+    from hoarfrost.engine.context import Context
 
 __all__ = ["evaluate"]
 
 _counter = itertools.count(1)
 
 
-def _query(session: Session, sql: str) -> pa.Table:
+def _query(session: Context, sql: str) -> pa.Table:
     translation = translate(sql)
     return session.duck.sql(translation.statements[-1]).to_arrow_table()
 
 
-def _materialise(session: Session, table: pa.Table, prefix: str) -> str:
+def _materialise(session: Context, table: pa.Table, prefix: str) -> str:
     name = f"__HF_{prefix}_{next(_counter)}"
     view = name + "_ARROW"
     session.duck.register(view, table)
@@ -54,7 +54,7 @@ def _quote(name: str) -> str:
 
 
 def evaluate(
-    session: Session, pool: WorkerPool, routine: Routine, site: TableSite, args: list[str]
+    session: Context, pool: WorkerPool, routine: Routine, site: TableSite, args: list[str]
 ) -> tuple[str, list[str]]:
     """(replacement text for the site, temporary tables to drop after the statement)."""
     columns = routine.returns_table
@@ -69,7 +69,7 @@ def evaluate(
     return _lateral(session, pool, routine, site, args)
 
 
-def _arguments(session: Session, routine: Routine, args: list[str], source: str) -> list[Column]:
+def _arguments(session: Context, routine: Routine, args: list[str], source: str) -> list[Column]:
     if not args:
         return []
     select = ", ".join(f'{a} AS "A{i}"' for i, a in enumerate(args))
@@ -78,7 +78,7 @@ def _arguments(session: Session, routine: Routine, args: list[str], source: str)
 
 
 def _lateral(
-    session: Session, pool: WorkerPool, routine: Routine, site: TableSite, args: list[str]
+    session: Context, pool: WorkerPool, routine: Routine, site: TableSite, args: list[str]
 ) -> tuple[str, list[str]]:
     assert site.lateral_left is not None and routine.returns_table is not None
     left = _query(session, f"SELECT * FROM {site.lateral_left}")

@@ -7,7 +7,8 @@ Snowpark) connect to a hoarfrost account unchanged.
 
 Modules: ``app`` (routes), ``queries`` (query-request), ``encoding`` (rowtype and JSON rowset),
 ``bindings`` (server-side bindings), ``sessions`` (tokens), ``auth`` (users), ``protocol``
-(envelopes and codes), ``run`` (uvicorn).
+(envelopes and codes), ``run`` (uvicorn). Sits on top: it imports ``commands`` (sessions),
+``engine`` and the leaves; nothing imports it but the CLI.
 """
 
 from hoarfrost.server.app import create_app

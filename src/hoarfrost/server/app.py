@@ -34,15 +34,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from hoarfrost import __version__
+from hoarfrost.commands.session import Session
 from hoarfrost.config import Settings
 from hoarfrost.engine.engine import Engine, open_engine
-from hoarfrost.engine.session import Session
 from hoarfrost.errors import Error
 from hoarfrost.server import protocol
 from hoarfrost.server.auth import Users
 from hoarfrost.server.queries import new_record, record_query, run_record
 from hoarfrost.server.sessions import QueryRecord, ServerSession, SessionRegistry, TokenState
+from hoarfrost.version import __version__
 
 __all__ = ["ServerState", "create_app"]
 

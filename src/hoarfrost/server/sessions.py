@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from hoarfrost.engine.session import Session
+from hoarfrost.commands.session import Session
 
 __all__ = ["RESULTS_KEPT", "QueryRecord", "ServerSession", "SessionRegistry", "TokenState"]
 

@@ -18,13 +18,16 @@ from hoarfrost.sql.ast import (
     Describe,
     Drop,
     Grant,
+    Ident,
     Name,
     Ordinary,
     Parsed,
     Show,
     Str,
     Use,
+    Value,
 )
+from hoarfrost.sql.names import parse_name
 from hoarfrost.sql.parser import TokenCursor
 from hoarfrost.sql.tokens import Statement
 
@@ -180,7 +183,7 @@ def _function_rest(cur: TokenCursor, node: Create) -> None:
                     f"SQL compilation error:\nproperty '{key}' is specified more than once."
                 )
             cur.expect_type(TokenType.EQ, f"= after {key}")
-            node.props[key] = cur.value()
+            node.props[key] = _named(key, cur.value())
 
 
 _FLAG_WORDS: list[tuple[tuple[str, ...], str, str]] = [
@@ -215,7 +218,7 @@ def _props_with_commas(cur: TokenCursor) -> dict:
             raise SqlSyntaxError(
                 f"SQL compilation error:\nproperty '{sorted(dup)[0]}' is specified more than once."
             )
-        props.update(more)
+        props.update({key: _named(key, value) for key, value in more.items()})
         if not cur.accept_type(TokenType.COMMA):
             break
     cur.end()
@@ -263,8 +266,24 @@ def _alter_set_unset(cur: TokenCursor, node: Alter) -> Alter:
     return node
 
 
-def _ident_value(cur: TokenCursor) -> Str:
-    return Str(str(cur.name()))
+def _ident_value(cur: TokenCursor) -> Ident:
+    return Ident(cur.name())
+
+
+# Properties whose value names an object. A quoted name there (`ARTIFACT_REPOSITORY =
+# 'db.s.repo'`) is parsed here, once, so that handlers always receive a Name.
+_NAME_VALUED = {
+    "ARTIFACT_REPOSITORY",
+    "DEFAULT_PYTHON_ARTIFACT_REPOSITORY",
+    "API_INTEGRATION",
+    "AUTHENTICATION_SECRET",
+}
+
+
+def _named(key: str, value: Value) -> Value:
+    if key in _NAME_VALUED and isinstance(value, Str) and value.value.strip():
+        return Ident(parse_name(value.value))
+    return value
 
 
 # --- DROP / DESCRIBE / SHOW / USE / CALL / GRANT ----------------------------------------

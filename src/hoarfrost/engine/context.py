@@ -1,0 +1,102 @@
+"""The statement context: what a statement handler may use of its session, and the registry of
+handlers and engine-answered names a session runs with.
+
+Handlers live above the engine (``hoarfrost.commands``) and the session class with them; the
+engine's services (UDF evaluation, resolution, calls) and the handlers take a :class:`Context`,
+defined here so that nothing below the statement layer imports it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+import duckdb
+import pyarrow as pa
+
+from hoarfrost.catalog.scope import Scope
+from hoarfrost.errors import UnsupportedFeature
+from hoarfrost.sql.ast import Parsed
+
+if TYPE_CHECKING:
+    from hoarfrost.engine.engine import Engine
+    from hoarfrost.engine.result import Result
+
+__all__ = [
+    "Context",
+    "Handler",
+    "ParameterRows",
+    "Registry",
+    "SystemFunction",
+    "VirtualTable",
+]
+
+
+class Context(Scope, Protocol):
+    """One user's session as statement handlers and engine services see it."""
+
+    engine: Engine
+    duck: duckdb.DuckDBPyConnection
+    parameters: dict[str, str]
+    registry: Registry
+
+    def use(self, database: str | None, schema: str | None) -> None: ...
+
+    def execute(self, sql: str) -> list[Result]:
+        """Run a script in this session (a procedure's SQL channel)."""
+        ...
+
+    def run_internal(
+        self, sql: str, params: Sequence[Any] | None = None
+    ) -> duckdb.DuckDBPyConnection:
+        """Run engine-generated DuckDB SQL on this session's connection."""
+        ...
+
+
+Handler = Callable[[Context, Any], "Result"]
+SystemFunction = Callable[[Context, list[str]], "str | None"]
+VirtualTable = Callable[[Context], pa.Table]
+ParameterRows = Callable[[Context, str], list[tuple[str, str, str, str, str, str]]]
+
+# How unsupported statements are named in errors.
+_VERBS = {
+    "Create": "CREATE",
+    "Alter": "ALTER",
+    "Drop": "DROP",
+    "Show": "SHOW",
+    "Describe": "DESCRIBE",
+    "Use": "USE",
+    "Grant": "GRANT",
+    "Call": "CALL",
+}
+
+
+@dataclass(frozen=True)
+class Registry:
+    """Everything a session dispatches to, assembled by value in one place
+    (:mod:`hoarfrost.commands.registry`).
+
+    ``handlers`` maps (statement class name, object kind) to a handler; ``system_functions``
+    are engine-answered scalar calls (``SYSTEM$...``, ``CURRENT_ROLE()``); ``virtual_tables``
+    catalog-backed table functions (``TABLE(INFORMATION_SCHEMA.X())``), of which
+    ``virtual_views`` are also readable as plain views; ``parameter_rows`` add rows to
+    SHOW PARAMETERS (scope -> rows).
+    """
+
+    handlers: Mapping[tuple[str, str], Handler]
+    system_functions: Mapping[str, SystemFunction]
+    virtual_tables: Mapping[str, VirtualTable]
+    virtual_views: frozenset[str]
+    parameter_rows: tuple[ParameterRows, ...]
+
+    def dispatch(self, context: Context, node: Parsed) -> Result:
+        """Parse first, then decide: the handler of the statement's (verb, kind)."""
+        verb = type(node).__name__
+        kind = str(getattr(node, "kind", None) or getattr(node, "on_kind", ""))
+        handler = self.handlers.get((verb, kind))
+        if handler is None:
+            raise UnsupportedFeature(
+                f"{_VERBS.get(verb, verb)} {kind} is not supported by hoarfrost."
+            )
+        return handler(context, node)
