@@ -146,6 +146,27 @@ SETTINGS: dict[str, Setting] = {
             "Seconds a wire-protocol session token is valid before the client must renew it.",
             _float,
         ),
+        Setting(
+            "server_max_request_size",
+            64 << 20,
+            "Largest request body `hoarfrost serve` reads, as sent and after gzip decompression "
+            "(login requests: at most 1M).",
+            _size,
+        ),
+        Setting(
+            "server_login_max_retries",
+            5,
+            "Consecutive failed logins after which `hoarfrost serve` locks the user, like "
+            "Snowflake's PASSWORD_MAX_RETRIES (0: never lock).",
+            _int,
+        ),
+        Setting(
+            "server_login_lockout",
+            900.0,
+            "Seconds a user stays locked after too many failed logins, like Snowflake's "
+            "PASSWORD_LOCKOUT_TIME_MINS (15 minutes).",
+            _float,
+        ),
     ]
 }
 

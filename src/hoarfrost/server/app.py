@@ -12,18 +12,17 @@ Endpoints (see /work/shared/PROTOCOL.md and the connectors' ``network.py`` / ``s
     GET  /monitoring/queries/<id>      the status of a query
     POST /telemetry/send               accepted and dropped
 
-Request bodies may be gzip-compressed. Bodies, tokens and passwords are never logged.
+Request bodies may be gzip-compressed; they are read with limits (``bodies``), and the
+endpoints that need a session check its token before reading any body. Bodies, tokens and
+passwords are never logged.
 """
 
 from __future__ import annotations
 
 import contextlib
-import gzip
-import json
 import logging
 import threading
 import traceback
-import zlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -39,7 +38,8 @@ from hoarfrost.config import Settings
 from hoarfrost.engine.engine import Engine, open_engine
 from hoarfrost.errors import Error
 from hoarfrost.server import protocol
-from hoarfrost.server.auth import Users
+from hoarfrost.server.auth import LoginThrottle, Users
+from hoarfrost.server.bodies import MAX_LOGIN_BODY, BadBody, read_json
 from hoarfrost.server.queries import new_record, record_query, run_record
 from hoarfrost.server.sessions import QueryRecord, ServerSession, SessionRegistry, TokenState
 from hoarfrost.version import __version__
@@ -61,7 +61,6 @@ LOGIN_PARAMETERS: dict[str, Any] = {
     "PYTHON_CONNECTOR_QUERY_RESULT_FORMAT": "JSON",
 }
 RESULT_WAIT_SECONDS = 30.0
-MAX_BODY = 64 << 20
 
 
 @dataclass
@@ -70,36 +69,30 @@ class ServerState:
     users: Users
     registry: SessionRegistry
     settings: Settings
-
-
-class _BadRequest(Exception):
-    pass
+    throttle: LoginThrottle
 
 
 # -- request helpers ----------------------------------------------------------------------
-async def _json_body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise _BadRequest("request body too large")
-    if request.headers.get("content-encoding", "").lower() == "gzip" or raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error):
-            raise _BadRequest("body is not valid gzip") from None
-    if not raw.strip():
-        return {}
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise _BadRequest("body is not JSON") from None
-    if not isinstance(body, dict):
-        raise _BadRequest("body is not a JSON object")
-    return body
+async def _json_body(request: Request, limit: int | None = None) -> dict[str, Any]:
+    """The body's JSON object, read within ``limit`` (default: the server's request limit)."""
+    setting: int = _state(request).settings.server_max_request_size
+    if limit is not None and limit < setting:
+        return await read_json(request.headers, request.stream(), limit, "the login limit")
+    name = "setting HOARFROST_SERVER_MAX_REQUEST_SIZE"
+    return await read_json(request.headers, request.stream(), setting, name)
 
 
-def _bad_request(message: str) -> JSONResponse:
-    content = {"data": None, "code": "390400", "message": message, "success": False}
-    return JSONResponse(content, status_code=400)
+def _object(body: dict[str, Any], key: str) -> dict[str, Any]:
+    value = body.get(key) or {}
+    if not isinstance(value, dict):
+        raise BadBody(f"Request body member {key!r} is not a JSON object.")
+    return value
+
+
+def _bad_request(message: str, status_code: int = 400) -> JSONResponse:
+    code = f"{protocol.BAD_REQUEST:06d}"
+    content = {"data": None, "code": code, "message": message, "success": False}
+    return JSONResponse(content, status_code=status_code)
 
 
 def _token(request: Request) -> str | None:
@@ -136,8 +129,8 @@ def _session(request: Request) -> tuple[ServerSession | None, JSONResponse | Non
 
 # -- login and session --------------------------------------------------------------------
 async def login(request: Request) -> Response:
-    body = await _json_body(request)
-    data = body.get("data") or {}
+    body = await _json_body(request, MAX_LOGIN_BODY)
+    data = _object(body, "data")
     state = _state(request)
     authenticator = str(data.get("AUTHENTICATOR") or "SNOWFLAKE").upper()
     if authenticator not in ("SNOWFLAKE", "USERNAME_PASSWORD_MFA"):
@@ -145,8 +138,15 @@ async def login(request: Request) -> Response:
             protocol.BAD_LOGIN,
             f"Authenticator {authenticator} is not supported; use user and password.",
         )
-    user = state.users.verify(str(data.get("LOGIN_NAME") or ""), str(data.get("PASSWORD") or ""))
+    login_name = str(data.get("LOGIN_NAME") or "")
+    # No await between the lock check and recording the outcome: concurrent attempts cannot
+    # slip past the count.
+    if state.throttle.locked(login_name):
+        log.info("login refused: user locked after failed logins")
+        return protocol.error_envelope(protocol.USER_LOCKED, _locked_message(state.throttle))
+    user = state.users.verify(login_name, str(data.get("PASSWORD") or ""))
     if user is None:
+        state.throttle.failed(login_name)
         log.info("login refused")
         return protocol.error_envelope(
             protocol.BAD_LOGIN,
@@ -154,6 +154,7 @@ async def login(request: Request) -> Response:
             nextAction="RETRY_LOGIN",
             authnMethod="PASSWORD",
         )
+    state.throttle.succeeded(login_name)
     params = request.query_params
     entry = await run_in_threadpool(
         _open_session,
@@ -166,6 +167,16 @@ async def login(request: Request) -> Response:
     entry.warehouse = _name(params.get("warehouse"))
     log.info("session %s opened for %s", entry.id, user)
     return protocol.envelope(_login_data(entry, state.registry.ttl))
+
+
+def _locked_message(throttle: LoginThrottle) -> str:
+    # The reference's wording, with this server's lockout (setting server_login_lockout).
+    seconds = throttle.lockout
+    wait = f"{seconds / 60:g} minutes" if seconds >= 60 else f"{seconds:g} seconds"
+    return (
+        "Your user account has been temporarily locked due to too many failed attempts. Try "
+        f"again after {wait} or contact your account administrator for assistance."
+    )
 
 
 def _name(text: str | None) -> str | None:
@@ -215,7 +226,7 @@ def _login_data(entry: ServerSession, ttl: float) -> dict[str, Any]:
 
 
 async def token_request(request: Request) -> Response:
-    body = await _json_body(request)
+    body = await _json_body(request, MAX_LOGIN_BODY)
     state = _state(request)
     if str(body.get("requestType") or "RENEW").upper() != "RENEW":
         return protocol.error_envelope(390400, "Only RENEW token requests are supported.")
@@ -255,11 +266,11 @@ async def session_delete(request: Request) -> Response:
 
 # -- queries ------------------------------------------------------------------------------
 async def query_request(request: Request) -> Response:
-    body = await _json_body(request)
     entry, error = _session(request)
     if entry is None:
         assert error is not None
         return error
+    body = await _json_body(request)
     if body.get("asyncExec"):
         record = new_record(entry)
         threading.Thread(
@@ -338,11 +349,11 @@ def _status(entry: ServerSession, record: QueryRecord) -> dict[str, Any]:
 
 
 async def abort_request(request: Request) -> Response:
-    await _json_body(request)
     entry, error = _session(request)
     if entry is None:
         assert error is not None
         return error
+    await _json_body(request)
     with contextlib.suppress(Exception):  # nothing running is not an error
         entry.session.duck.interrupt()
     return protocol.envelope(None)
@@ -350,7 +361,10 @@ async def abort_request(request: Request) -> Response:
 
 async def telemetry(request: Request) -> Response:
     # Telemetry carries client log lines (statement texts among them): read and drop.
-    await request.body()
+    _entry, error = _session(request)
+    if error is not None:
+        return error
+    await _json_body(request)
     return protocol.envelope("Log Received")
 
 
@@ -365,8 +379,10 @@ def _guard(handler: Any) -> Any:
         try:
             response: Response = await handler(request)
             return response
-        except _BadRequest as exc:
-            return _bad_request(str(exc))
+        except BadBody as exc:
+            # Too large may be a real client's big statement: HTTP 200, so that the connectors
+            # show the message (they report any other status by its number).
+            return _bad_request(str(exc), 200 if exc.too_large else 400)
         except Error as error:
             return protocol.from_error(error)
         except Exception as exc:
@@ -388,7 +404,9 @@ def create_app(home: Any, settings: Settings, users: Users) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         engine = await run_in_threadpool(open_engine, home, settings)
-        state = ServerState(engine, users, SessionRegistry(settings.server_session_ttl), settings)
+        throttle = LoginThrottle(settings.server_login_max_retries, settings.server_login_lockout)
+        registry = SessionRegistry(settings.server_session_ttl)
+        state = ServerState(engine, users, registry, settings, throttle)
         app.state.hoarfrost = state
         try:
             yield

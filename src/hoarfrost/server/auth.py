@@ -6,6 +6,11 @@ comments), else one generated user. The generated password of an account with a 
 is kept in ``<home>/server-credentials`` (mode 0600) so it survives restarts; the server prints
 only that file's path. Passwords live in :class:`Password` objects whose ``repr`` is masked, and
 are compared in constant time. User names are case-insensitive, like unquoted Snowflake names.
+
+Failed logins are throttled per user like the reference's password policy (PASSWORD_MAX_RETRIES,
+default 5; PASSWORD_LOCKOUT_TIME_MINS, default 15): after ``server_login_max_retries``
+consecutive failures the user is locked for ``server_login_lockout`` seconds, and every login
+of that user, even with the right password, is refused until then (:class:`LoginThrottle`).
 """
 
 from __future__ import annotations
@@ -13,13 +18,17 @@ from __future__ import annotations
 import hmac
 import os
 import secrets
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from hoarfrost.config import Settings
 from hoarfrost.errors import ConfigurationError
 
-__all__ = ["CREDENTIALS_FILE", "Password", "Users", "load_users"]
+__all__ = ["CREDENTIALS_FILE", "LoginThrottle", "Password", "Users", "load_users"]
 
 CREDENTIALS_FILE = "server-credentials"
 
@@ -33,7 +42,8 @@ class Password:
         self._value = value
 
     def matches(self, candidate: str) -> bool:
-        return hmac.compare_digest(self._value.encode(), candidate.encode())
+        # surrogatepass: a candidate with a lone surrogate is just wrong, never an exception
+        return hmac.compare_digest(self._value.encode(), candidate.encode("utf-8", "surrogatepass"))
 
     def reveal(self) -> str:
         return self._value
@@ -57,6 +67,63 @@ class Users:
         # Compare even for an unknown user, so timing does not tell which names exist.
         ok = (expected or Password(secrets.token_hex(16))).matches(password)
         return login.strip().upper() if expected is not None and ok else None
+
+
+@dataclass
+class _Failures:
+    count: int = 0
+    locked_until: float = 0.0
+
+
+class LoginThrottle:
+    """Consecutive failed logins per user name, and the users they locked.
+
+    Names that are not users are counted too, so that whether a name gets locked does not tell
+    which names exist; the table keeps the ``capacity`` most recently failed names, so a flood
+    of invented names cannot grow it without bound. Failures while locked neither count nor
+    extend the lock: the user gets in once it ends.
+    """
+
+    def __init__(
+        self,
+        max_retries: int,
+        lockout: float,
+        capacity: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.max_retries = max_retries
+        self.lockout = lockout
+        self._capacity = capacity
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._failures: OrderedDict[str, _Failures] = OrderedDict()
+
+    def locked(self, login: str) -> bool:
+        """True while ``login`` is locked (a lock that ended is forgotten)."""
+        name = login.strip().upper()
+        with self._lock:
+            entry = self._failures.get(name)
+            if entry is None or not entry.locked_until:
+                return False
+            if self._clock() < entry.locked_until:
+                return True
+            del self._failures[name]
+            return False
+
+    def failed(self, login: str) -> None:
+        name = login.strip().upper()
+        with self._lock:
+            entry = self._failures.pop(name, None) or _Failures()
+            self._failures[name] = entry  # most recent last
+            entry.count += 1
+            if self.max_retries > 0 and entry.count >= self.max_retries:
+                entry.locked_until = self._clock() + self.lockout
+            while len(self._failures) > self._capacity:
+                self._failures.popitem(last=False)
+
+    def succeeded(self, login: str) -> None:
+        with self._lock:
+            self._failures.pop(login.strip().upper(), None)
 
 
 def parse_users(text: str, source: str) -> dict[str, Password]:

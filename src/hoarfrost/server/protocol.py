@@ -17,19 +17,25 @@ from hoarfrost.sql.tokens import Statement
 __all__ = [
     "ASYNC_RUNNING",
     "BAD_LOGIN",
+    "BAD_REQUEST",
     "NO_SESSION",
     "SESSION_EXPIRED",
     "SESSION_GONE",
+    "USER_LOCKED",
     "envelope",
     "error_envelope",
     "statement_type_id",
 ]
 
 BAD_LOGIN = 390100  # Incorrect username or password was specified.
+# Too many failed logins. The reference's message (its number is not documented publicly; this
+# one sits beside BAD_LOGIN in the same authentication family):
+USER_LOCKED = 390102
 NO_SESSION = 390101  # Authorization header missing or not a session token.
 SESSION_GONE = 390104  # The session does not exist (logged out, server restarted).
 SESSION_EXPIRED = 390112  # The session token expired: renew with the master token.
 MASTER_EXPIRED = 390114  # The master token expired: log in again.
+BAD_REQUEST = 390400  # A body that is too large or not a JSON object of the protocol.
 ASYNC_RUNNING = 333334  # An asynchronous query was accepted and is running.
 
 # Statement type ids (the reference's statementTypeId; JDBC SFStatementType).

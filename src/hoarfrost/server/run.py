@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,9 @@ def _home(home: str | Path | None, settings: Settings) -> Path | None:
         return None
     path = Path(chosen).expanduser() if chosen else Path(".hoarfrost")
     path = path.resolve()
-    path.mkdir(parents=True, exist_ok=True)
+    # The account's files (catalog, databases, key, credentials) are its owner's alone.
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(path, 0o700)
     return path
 
 
