@@ -11,9 +11,11 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import socket
 import stat
 import subprocess
 import sys
+import time
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -245,6 +247,37 @@ def test_bodies_of_the_wrong_shape_are_refused(base: str) -> None:
         (b"{not json", "not JSON"),
     ]:
         refused(httpx.post(base + LOGIN, content=body, headers=JSON), 400, phrase)
+
+
+@pytest.mark.parametrize(
+    ("bindings", "phrase"),
+    [
+        ([1], "Bindings must be an object of positions."),
+        ({"1": "x"}, "Bind variable 1 is not an object with a type and a value."),
+        ({"a": {"type": "TEXT", "value": "x"}}, "not a position"),
+    ],
+)
+def test_bindings_of_the_wrong_shape_are_sql_errors(
+    base: str, token: str, bindings: Any, phrase: str
+) -> None:
+    body = {"sqlText": "select ?", "bindings": bindings}
+    answer = httpx.post(base + QUERY, json=body, headers=auth(token)).json()
+    assert answer["success"] is False and answer["code"] == "002049", answer
+    assert phrase in answer["message"]
+
+
+def test_a_client_that_hangs_up_mid_body_is_not_an_internal_error(
+    server: tuple[ServedAccount, int],
+) -> None:
+    account = server[0]
+    with socket.create_connection(("127.0.0.1", account.port)) as sock:
+        sock.sendall(
+            b"POST /session/v1/login-request HTTP/1.1\r\nHost: x\r\n"
+            b'Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"data": '
+        )
+        time.sleep(0.3)
+    time.sleep(0.3)
+    still_serves(account)  # and the log shows no internal error
 
 
 def test_the_server_still_serves_the_connector(server: tuple[ServedAccount, int]) -> None:

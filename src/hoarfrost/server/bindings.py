@@ -99,10 +99,20 @@ def bound_statements(sql: str, bindings: Mapping[str, Any] | None) -> list[str]:
     """The SQL with its placeholders replaced: one text, or one per row for array binding."""
     if not bindings:
         return [sql]
+    if not isinstance(bindings, Mapping):
+        raise ProgrammingError(
+            "Bindings must be an object of positions.", errno=2049, sqlstate="07001"
+        )
     scalars: dict[int, Any] = {}
     arrays: dict[int, list[Any]] = {}
     for key in sorted(bindings, key=_position):
         spec = bindings[key] or {}
+        if not isinstance(spec, Mapping):
+            raise ProgrammingError(
+                f"Bind variable {key} is not an object with a type and a value.",
+                errno=2049,
+                sqlstate="07001",
+            )
         kind, value = str(spec.get("type") or "TEXT"), spec.get("value")
         if isinstance(value, list):
             arrays[len(scalars) + len(arrays)] = [_typed(kind, from_wire(kind, v)) for v in value]

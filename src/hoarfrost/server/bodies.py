@@ -22,6 +22,7 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
+from starlette.requests import ClientDisconnect
 
 __all__ = ["MAX_DEPTH", "MAX_LOGIN_BODY", "BadBody", "read_json"]
 
@@ -54,8 +55,11 @@ async def read_json(
     """
     _check_headers(headers, limit, limit_name)
     reader = _Reader(_encoding(headers), limit, limit_name)
-    async for chunk in stream:
-        reader.feed(chunk)
+    try:
+        async for chunk in stream:
+            reader.feed(chunk)
+    except ClientDisconnect:
+        raise BadBody("The client disconnected before the end of the request body.") from None
     raw = reader.finish()
     if not raw.strip():
         return {}
