@@ -103,6 +103,13 @@ SETTINGS: dict[str, Setting] = {
         Setting("worker_timeout", 180.0, "Seconds one batch may run in a worker.", _float),
         Setting("worker_memory_limit", 2 << 30, "Address-space limit of a worker (bytes).", _size),
         Setting(
+            "worker_process_limit",
+            64,
+            "Processes and threads one worker may run at once (its own included); every one dies "
+            "with the worker.",
+            _int,
+        ),
+        Setting(
             "udf_batch_memory",
             512 << 20,
             "Most bytes of a query's input held to evaluate its Python UDF calls in large batches "

@@ -162,6 +162,9 @@ def probe(kind, target):
 """
 
 
+HIDDEN = ("PermissionError", "FileNotFoundError")
+
+
 def _attempt(pool: WorkerPool, kind: str, target: str) -> str:
     t = SqlType.parse("VARCHAR")
     spec = FunctionSpec("PROBE", ATTEMPTS, "probe", arg_types=(t, t))
@@ -176,8 +179,10 @@ def test_engine_files_cannot_be_read(landlocked: WorkerPool, tmp_path: Path) -> 
     other_env = tmp_path / "other-env"
     other_env.mkdir()
     (other_env / "mod.py").write_text("")
+    # Refused by Landlock, or not even there: a root engine's worker has the directories above
+    # its runtime and environment that its uid cannot traverse replaced by an empty tmpfs.
     for target in [home / "master.key", home / "account.duckdb", other_env / "mod.py"]:
-        assert _attempt(landlocked, "read", str(target)) == "PermissionError", target
+        assert _attempt(landlocked, "read", str(target)) in HIDDEN, target
     assert _attempt(landlocked, "read", f"/proc/{os.getpid()}/environ") == "PermissionError"
     assert _attempt(landlocked, "read", hoarfrost.workers.__file__) == "PermissionError"
     assert _attempt(landlocked, "list", str(Path.home())) == "PermissionError"

@@ -47,8 +47,16 @@ class Wire:
     def __init__(self, read_fd: int, write_fd: int):
         self.rfd, self.wfd = read_fd, write_fd
         self._buf = bytearray(1 << 18)  # header and body usually arrive in one read
+        self._owner = os.getpid()
+
+    def _mine(self) -> None:
+        # A process forked by user code that falls back into the main loop (a fork bomb whose
+        # fork finally failed, say) leaves quietly instead of speaking on the engine's pipe.
+        if os.getpid() != self._owner:
+            os._exit(0)
 
     def recv(self) -> Any:
+        self._mine()
         buf, have, size = self._buf, 0, -1
         view = memoryview(buf)
         while size < 0 or have < HEADER.size + size:
@@ -67,6 +75,7 @@ class Wire:
         return pickle.loads(view[HEADER.size : HEADER.size + size])
 
     def send(self, message: Any) -> None:
+        self._mine()
         body = pickle.dumps(message, protocol=PICKLE_PROTOCOL)
         view = memoryview(HEADER.pack(len(body)) + body)
         while view:
@@ -583,7 +592,7 @@ def _isolate(init: dict[str, Any]) -> str:
     ]
     if abi >= 6:
         parts.append("no signals or abstract unix sockets beyond the worker")
-    parts.append("UDP not restricted")
+    parts.append("UDP not restricted by Landlock")
     return f"landlock ABI {abi}: " + "; ".join(parts)
 
 
@@ -594,6 +603,377 @@ def _apply_memory_limit(limit: int | None) -> None:
         import resource
 
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+# ---------------------------------------------------------------------------------------------
+# The kernel sandbox around Landlock (issue 10): namespaces, an unprivileged uid, no capabilities,
+# a process limit and a seccomp filter. The worker applies it to itself, in this order, before
+# any user code runs (the engine cannot use Popen(preexec_fn=...) from its many threads):
+#
+# 1. its own network, PID and IPC namespaces (and, when the engine runs as root, a mount
+#    namespace; otherwise a user namespace mapping its own uid, which is what lets an
+#    unprivileged process create the others). A new network namespace has only a loopback
+#    interface, down: no route to anything, the host's loopback included;
+# 2. as root: a tmpfs over each directory an unprivileged uid cannot traverse on the way to the
+#    runtime, the environment and the temp dir, with those three bound back in place (so paths
+#    stay the same and the rest of, say, /root is hidden);
+# 3. Landlock (above);
+# 4. the capability bounding set emptied, then (as root) every uid and gid set to the engine's
+#    unprivileged choice, then every capability set cleared and no_new_privs set;
+# 5. RLIMIT_NPROC and the seccomp filter the engine compiled (a BPF program: the bootstrap only
+#    installs it, the engine builds it with libseccomp);
+# 6. a tiny init, pid 1 of the new PID namespace, that dies with the worker (PR_SET_PDEATHSIG):
+#    when a PID namespace's init dies the kernel kills every process in it, so nothing a UDF
+#    starts (double-forked, setsid or not) outlives its worker.
+#
+# Each step that the kernel refuses is recorded with its reason and the others still apply;
+# ``_measure`` then reads back what is actually in force, which the engine reports.
+
+_CLONE_NEWNS, _CLONE_NEWIPC, _CLONE_NEWUSER = 0x00020000, 0x08000000, 0x10000000
+_CLONE_NEWPID, _CLONE_NEWNET = 0x20000000, 0x40000000
+_NAMESPACES = {"network": _CLONE_NEWNET, "pid": _CLONE_NEWPID, "ipc": _CLONE_NEWIPC}
+_MS_NOSUID, _MS_NODEV, _MS_NOEXEC, _MS_BIND, _MS_REC, _MS_PRIVATE = 2, 4, 8, 4096, 16384, 1 << 18
+_PR_SET_PDEATHSIG, _PR_SET_SECCOMP, _PR_CAPBSET_DROP, _PR_CAP_AMBIENT = 1, 22, 24, 47
+_PR_CAP_AMBIENT_CLEAR_ALL, _SECCOMP_MODE_FILTER = 4, 2
+_LINUX_CAPABILITY_VERSION_3 = 0x20080522
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [
+        ("effective", ctypes.c_uint32),
+        ("permitted", ctypes.c_uint32),
+        ("inheritable", ctypes.c_uint32),
+    ]
+
+
+class _Kernel:
+    """The few libc calls the sandbox needs, raising OSError like the os module does."""
+
+    def __init__(self) -> None:
+        self.libc = ctypes.CDLL(None, use_errno=True)
+
+    def _check(self, res: int, what: str) -> None:
+        if res != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, f"{what}: {os.strerror(err)}")
+
+    def unshare(self, flags: int) -> None:
+        self._check(self.libc.unshare(ctypes.c_int(flags)), "unshare")
+
+    def mount(self, source: str | None, target: str, fstype: str | None, flags: int) -> None:
+        data = b"mode=0755,size=64k" if fstype == "tmpfs" else None
+        res = self.libc.mount(
+            source and source.encode(),
+            target.encode(),
+            fstype and fstype.encode(),
+            ctypes.c_ulong(flags),
+            data,
+        )
+        self._check(res, f"mount {target}")
+
+    def prctl(self, option: int, arg: Any = 0) -> None:
+        arg2 = ctypes.c_ulong(arg) if isinstance(arg, int) else arg  # an int or a byref()
+        zero = ctypes.c_ulong(0)
+        self._check(self.libc.prctl(ctypes.c_int(option), arg2, zero, zero, zero), "prctl")
+
+    def clear_capabilities(self) -> None:
+        header = _CapHeader(_LINUX_CAPABILITY_VERSION_3, 0)
+        data = (_CapData * 2)()
+        self._check(self.libc.capset(ctypes.byref(header), data), "capset")
+        self.prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL)
+
+    def drop_bounding_set(self) -> None:
+        import errno
+
+        for cap in range(64):
+            try:
+                self.prctl(_PR_CAPBSET_DROP, cap)
+            except OSError as exc:
+                if exc.errno == errno.EINVAL:  # past the last capability this kernel knows
+                    return
+                raise
+
+    def seccomp(self, program: bytes) -> None:
+        """Install a classic-BPF seccomp program (struct sock_filter[], 8 bytes each)."""
+        buf = ctypes.create_string_buffer(program, len(program))
+        prog = _SockFprog(len(program) // 8, ctypes.addressof(buf))
+        res = self.libc.prctl(
+            ctypes.c_int(_PR_SET_SECCOMP),
+            ctypes.c_ulong(_SECCOMP_MODE_FILTER),
+            ctypes.byref(prog),
+            ctypes.c_ulong(0),
+            ctypes.c_ulong(0),
+        )
+        self._check(res, "prctl(PR_SET_SECCOMP)")
+
+
+def _may(st: os.stat_result, uid: int, gid: int, bits: int) -> bool:
+    """Whether ``uid``/``gid`` (no supplementary groups, no capabilities) has ``bits`` (rwx as
+    0o7) on a file of stat ``st``."""
+    if st.st_uid == uid:
+        return (st.st_mode >> 6) & bits == bits
+    if st.st_gid == gid:
+        return (st.st_mode >> 3) & bits == bits
+    return st.st_mode & bits == bits
+
+
+def _blocking_ancestor(path: str, uid: int, gid: int) -> str | None:
+    """The outermost directory above ``path`` that ``uid`` cannot traverse, if any."""
+    parts = path.strip("/").split("/")
+    for i in range(len(parts)):
+        ancestor = "/" + "/".join(parts[:i])
+        if not _may(os.stat(ancestor), uid, gid, 0o1):
+            return ancestor
+    return None
+
+
+def _reachable(path: str, uid: int, gid: int) -> bool:
+    return _blocking_ancestor(path, uid, gid) is None and _may(os.stat(path), uid, gid, 0o5)
+
+
+def _expose(kernel: _Kernel, dirs: list[str], uid: int, gid: int) -> None:
+    """Make ``dirs`` reachable by ``uid`` in this (new) mount namespace: a tmpfs over each
+    directory it cannot traverse, with the needed directories bound back at their own paths."""
+    kernel.mount(None, "/", None, _MS_REC | _MS_PRIVATE)  # nothing propagates to the host
+    groups: dict[str, list[str]] = {}
+    for d in dirs:
+        top = _blocking_ancestor(d, uid, gid)
+        if top is not None:
+            groups.setdefault(top, []).append(d)
+    old_umask = os.umask(0o022)
+    try:
+        for top in sorted(groups):
+            wanted = sorted(set(groups[top]))
+            outermost = [d for d in wanted if not any(d.startswith(o + "/") for o in wanted)]
+            fds = [os.open(d, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC) for d in outermost]
+            try:
+                kernel.mount("tmpfs", top, "tmpfs", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC)
+                for d, fd in zip(outermost, fds, strict=True):
+                    os.makedirs(d, exist_ok=True)
+                    kernel.mount(f"/proc/self/fd/{fd}", d, None, _MS_BIND | _MS_REC)
+            finally:
+                for fd in fds:
+                    os.close(fd)
+    finally:
+        os.umask(old_umask)
+
+
+class _Sandbox:
+    """Applies the steps above; ``missing`` maps each layer the kernel refused to the reason."""
+
+    def __init__(self, config: dict[str, Any], tmpdir: str | None, needed: list[str]):
+        self.config = config
+        self.kernel = _Kernel()
+        self.missing: dict[str, str] = {}
+        self.root = os.geteuid() == 0
+        self.uid: int | None = config.get("uid") if self.root else None
+        self.gid: int | None = config.get("gid") if self.root else None
+        self.tmpdir = tmpdir
+        self.needed = sorted({os.path.realpath(p) for p in needed if os.path.isdir(p)})
+        self.init_pid: int | None = None
+        self._init_pipe: int | None = None
+
+    def _refused(self, layer: str, exc: BaseException) -> None:
+        self.missing.setdefault(layer, str(exc))
+
+    def before_landlock(self) -> None:
+        self._namespaces()
+        if self.uid is not None:
+            self._prepare_uid_switch()
+
+    def after_landlock(self) -> None:
+        self._drop_privileges()
+        limit = self.config.get("process_limit")
+        if limit:
+            import resource
+
+            try:
+                resource.setrlimit(resource.RLIMIT_NPROC, (limit, limit))
+            except (OSError, ValueError) as exc:
+                self._refused("process-limit", exc)
+        program = self.config.get("seccomp")
+        if program:
+            try:
+                self.kernel.seccomp(program)
+            except OSError as exc:
+                self._refused("seccomp", exc)
+        elif self.config.get("seccomp_missing"):
+            self.missing["seccomp"] = self.config["seccomp_missing"]
+        if "pid-namespace" not in self.missing:
+            try:
+                self._start_init()
+            except OSError as exc:
+                self._refused("pid-namespace", exc)
+
+    def _namespaces(self) -> None:
+        names = {f"{n}-namespace": flag for n, flag in _NAMESPACES.items()}
+        if not self.root:
+            # An unprivileged process may create other namespaces only inside a user namespace
+            # of its own, where it maps its own uid and gid and nothing else.
+            uid, gid = os.getuid(), os.getgid()
+            try:
+                self.kernel.unshare(_CLONE_NEWUSER | sum(names.values()))
+                for name, text in (
+                    ("setgroups", "deny"),
+                    ("uid_map", f"{uid} {uid} 1\n"),
+                    ("gid_map", f"{gid} {gid} 1\n"),
+                ):
+                    with open(f"/proc/self/{name}", "w") as f:
+                        f.write(text)
+            except OSError as exc:
+                for layer in ["user-namespace", *names]:
+                    self._refused(layer, exc)
+            return
+        if self.uid is not None:
+            names["mount-namespace"] = _CLONE_NEWNS
+        try:
+            self.kernel.unshare(sum(names.values()))
+        except OSError:
+            for layer, flag in names.items():  # the ones that work, one by one
+                try:
+                    self.kernel.unshare(flag)
+                except OSError as exc:
+                    self._refused(layer, exc)
+
+    def _prepare_uid_switch(self) -> None:
+        """As root, before Landlock: make the runtime, the environment and the temp dir reachable
+        by the unprivileged uid, or give up the switch (and say why) if that is not possible."""
+        uid, gid = self.uid, self.gid
+        assert uid is not None and gid is not None
+        try:
+            if self.tmpdir:
+                os.chown(self.tmpdir, uid, gid)
+            blocked = [d for d in self.needed if not _reachable(d, uid, gid)]
+            if blocked and "mount-namespace" not in self.missing:
+                _expose(self.kernel, blocked, uid, gid)
+            blocked = [d for d in self.needed if not _reachable(d, uid, gid)]
+        except OSError as exc:
+            self._refused("unprivileged-uid", exc)
+            self.uid = self.gid = None
+            return
+        if blocked:
+            self.missing["unprivileged-uid"] = (
+                f"{blocked[0]} is not readable by an unprivileged uid"
+                + (" and no mount namespace" if "mount-namespace" in self.missing else "")
+            )
+            self.uid = self.gid = None
+
+    def _drop_privileges(self) -> None:
+        try:
+            self.kernel.drop_bounding_set()
+        except OSError as exc:
+            self._refused("no-capabilities", exc)
+        if self.uid is not None and self.gid is not None:
+            try:
+                os.setgroups([])
+                os.setresgid(self.gid, self.gid, self.gid)
+                os.setresuid(self.uid, self.uid, self.uid)  # clears every capability set
+            except OSError as exc:
+                self._refused("unprivileged-uid", exc)
+        try:
+            self.kernel.clear_capabilities()
+        except OSError as exc:
+            self._refused("no-capabilities", exc)
+        try:
+            self.kernel.prctl(_PR_SET_NO_NEW_PRIVS, 1)
+        except OSError as exc:
+            self._refused("no-new-privileges", exc)
+
+    def _start_init(self) -> None:
+        """Fork pid 1 of the new PID namespace: it only waits, reaping orphans, and is killed by
+        the kernel when the worker dies, which kills every process left in the namespace."""
+        import signal
+
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                self.kernel.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL))
+                signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps orphans
+                os.closerange(3, r)
+                os.closerange(r + 1, 1 << 16)
+                os.read(r, 1)  # EOF if the worker died before PR_SET_PDEATHSIG took effect
+            finally:
+                os._exit(0)
+        os.close(r)
+        self.init_pid, self._init_pipe = pid, w
+
+
+def _read_status() -> dict[str, str]:
+    status = {}
+    with open("/proc/self/status") as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            status[key] = value.strip()
+    return status
+
+
+def _routes_nowhere() -> bool:
+    """True when a UDP socket cannot even be connected (a route lookup, no packet sent) to the
+    loopback or to a public address: the worker has no route anywhere."""
+    import socket
+
+    for family, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET, "192.0.2.1")):
+        try:
+            with socket.socket(family, socket.SOCK_DGRAM) as s:
+                s.connect((host, 9))
+            return False
+        except OSError:
+            continue
+    return True
+
+
+def _seccomp_probe() -> str:
+    """errno of io_uring_setup(0, NULL): EPERM under the filter, EINVAL or EFAULT without it."""
+    import errno
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    res = libc.syscall(ctypes.c_long(425), ctypes.c_ulong(0), None)  # 425 on x86_64 and arm64
+    return "ok" if res >= 0 else errno.errorcode.get(ctypes.get_errno(), "?")
+
+
+def _measure(sandbox: _Sandbox | None) -> dict[str, Any]:
+    """What is in force, read back from the kernel (the engine turns this into the report)."""
+    import resource
+
+    facts: dict[str, Any] = {
+        "requested": sandbox is not None,
+        "root": sandbox.root if sandbox is not None else os.geteuid() == 0,
+        "asked_process_limit": sandbox.config.get("process_limit") if sandbox else None,
+    }
+    if not sys.platform.startswith("linux"):
+        return facts
+    status = _read_status()
+    ns = {}
+    for name in ("net", "pid_for_children", "ipc", "mnt", "user"):
+        try:
+            ns[name] = os.readlink(f"/proc/self/ns/{name}")
+        except OSError:
+            continue
+    facts.update(
+        uids=[int(x) for x in status.get("Uid", "0").split()],
+        caps={k: int(status.get(k, "0"), 16) for k in ("CapEff", "CapPrm", "CapBnd", "CapAmb")},
+        no_new_privs=status.get("NoNewPrivs") == "1",
+        seccomp_mode=int(status.get("Seccomp", "0")),
+        seccomp_probe=_seccomp_probe(),
+        ns=ns,
+        process_limit=resource.getrlimit(resource.RLIMIT_NPROC)[0],
+        memory_limit=resource.getrlimit(resource.RLIMIT_AS)[0],
+        routes_nowhere=_routes_nowhere(),
+    )
+    if sandbox is not None:
+        alive = sandbox.init_pid is not None and os.waitpid(sandbox.init_pid, os.WNOHANG)[0] == 0
+        facts.update(init_alive=alive, missing=dict(sandbox.missing))
+    return facts
 
 
 # ---------------------------------------------------------------------------------------------
@@ -676,13 +1056,22 @@ def main() -> None:
     wire = _take_protocol_fds()
     _, init = wire.recv()
     _apply_memory_limit(init.get("memory_limit"))
+    sandbox = None
+    if init.get("sandbox") is not None and sys.platform.startswith("linux"):
+        needed = [*_runtime_paths(), *init.get("read_dirs", []), init.get("tmpdir") or ""]
+        sandbox = _Sandbox(init["sandbox"], init.get("tmpdir"), [p for p in needed if p])
+        sandbox.before_landlock()
     isolation = _isolate(init)
+    if sandbox is not None:
+        sandbox.after_landlock()
+    facts = _measure(sandbox)
     import site
 
     for path in init.get("sys_path", []):
         site.addsitedir(path)  # processes .pth files, as a normal site-packages would
     sys.modules["_snowflake"] = make_snowflake_module()
-    wire.send(("ready", {"isolation": isolation, "python": sys.version.split()[0]}))
+    ready = {"isolation": isolation, "facts": facts, "python": sys.version.split()[0]}
+    wire.send(("ready", ready))
     worker = Worker(_remote_sql(wire))
     while True:
         try:

@@ -11,7 +11,13 @@ worker killed. Every failure of a worker fails only the call that was running on
 
 Memory: the bootstrap applies RLIMIT_AS to itself before it reads any user code, rather than
 ``Popen(preexec_fn=...)``, which the subprocess documentation warns may deadlock in a
-multi-threaded parent - and the engine calls us from several DuckDB threads.
+multi-threaded parent - and the engine calls us from several DuckDB threads. The kernel sandbox
+(``sandbox.py``: namespaces, an unprivileged uid, no capabilities, a process limit, seccomp) is
+applied the same way, by the worker to itself; ``layers`` and ``isolation`` report what each
+worker read back from the kernel, never what was merely asked for.
+
+Temporary directories live under one locked directory per engine process (``sandbox.WorkDirs``),
+so those of an engine killed by SIGKILL are removed when the next one starts a worker.
 """
 
 from __future__ import annotations
@@ -20,20 +26,20 @@ import os
 import shutil
 import signal
 import subprocess
-import tempfile
+import sys
 import threading
 import time
 from pathlib import Path
 from typing import IO, Any
 
-from hoarfrost.config import SETTINGS
+from hoarfrost.config import SETTINGS, Settings
 from hoarfrost.errors import WorkerError
-from hoarfrost.workers import bootstrap
+from hoarfrost.workers import bootstrap, sandbox
 from hoarfrost.workers.protocol import Channel, ChannelClosed, ChannelTimeout, ProtocolViolation
 from hoarfrost.workers.runner import Reply, Runner
 from hoarfrost.workers.spec import FunctionSpec, LoadInfo, OnSql
 
-__all__ = ["BOOTSTRAP", "WorkerPool", "environment_site_dir"]
+__all__ = ["BOOTSTRAP", "WorkerPool", "environment_site_dir", "isolation_layers"]
 
 BOOTSTRAP = Path(bootstrap.__file__).resolve()
 
@@ -78,6 +84,7 @@ class _Worker:
         self.channel = Channel(proc.stdout.fileno(), proc.stdin.fileno())
         self.loaded: dict[str, LoadInfo] = {}
         self.isolation = "unknown"
+        self.layers: list[sandbox.Layer] = []
         self.broken = False
 
     def kill(self) -> None:
@@ -123,18 +130,28 @@ class WorkerPool(Runner):
         timeout: float = 180.0,
         memory_limit: int = 2 << 30,
         log_path: Path | None = None,
+        process_limit: int | None = None,
+        sandbox: bool = True,
     ):
+        """``process_limit``: processes and threads per worker (default: the setting
+        ``worker_process_limit`` from the environment). ``sandbox=False`` leaves out the kernel
+        sandbox (Landlock and the memory limit stay), only to measure what it costs."""
         self.executable = Path(executable)
         self.env_path = Path(env_path) if env_path is not None else None
         self.size = max(1, size)
         self.timeout = timeout
         self.memory_limit = memory_limit
         self.log_path = log_path
+        if process_limit is None:
+            process_limit = int(Settings().get("worker_process_limit"))
+        self.process_limit = process_limit
+        self.sandbox = sandbox
         self._cond = threading.Condition()
         self._idle: list[_Worker] = []
         self._running = 0  # workers alive, idle or busy
         self._closed = False
         self._isolation: str | None = None
+        self._layers: list[str] | None = None
         self._log: IO[bytes] | None = None
 
     # -- Runner --------------------------------------------------------------------------------
@@ -146,6 +163,14 @@ class WorkerPool(Runner):
             self._release(worker)
         assert self._isolation is not None
         return self._isolation
+
+    @property
+    def layers(self) -> list[str]:
+        """Names of the isolation layers in force in this pool's workers, as measured in one."""
+        if self._layers is None:
+            self.isolation  # noqa: B018 - starts a worker if none has reported yet
+        assert self._layers is not None
+        return list(self._layers)
 
     def _request(
         self, spec: FunctionSpec, tag: str, payload: dict[str, Any], on_sql: OnSql | None
@@ -220,7 +245,7 @@ class WorkerPool(Runner):
             return self._log
 
     def _spawn(self) -> _Worker:
-        tmpdir = tempfile.mkdtemp(prefix="hoarfrost-worker-")
+        tmpdir = sandbox.work_dirs().new()
         try:
             proc = subprocess.Popen(
                 [str(self.executable), "-I", "-S", "-B", str(BOOTSTRAP)],
@@ -250,6 +275,7 @@ class WorkerPool(Runner):
             "sys_path": [str(site)] if site else [],
             "tmpdir": worker.tmpdir,
             "read_dirs": [str(self.env_path)] if self.env_path else [],
+            "sandbox": self._sandbox_config(worker.proc.pid) if self.sandbox else None,
         }
         deadline = time.monotonic() + max(self.timeout, 30.0)
         try:
@@ -262,8 +288,22 @@ class WorkerPool(Runner):
             ) from None
         if tag != "ready":
             raise WorkerError(f"The worker sent {tag!r} instead of 'ready'.")
-        worker.isolation = ready["isolation"]
+        layers, missing = sandbox.measured_layers(ready.get("facts", {}), ready["isolation"])
+        worker.layers = layers
+        worker.isolation = sandbox.describe(layers, missing) if layers else ready["isolation"]
         self._isolation = worker.isolation
+        self._layers = [layer.name for layer in layers]
+
+    def _sandbox_config(self, pid: int) -> dict[str, Any]:
+        program, why_not = sandbox.seccomp_program()
+        uid = sandbox.worker_uid(pid)
+        return {
+            "uid": uid,
+            "gid": uid,
+            "process_limit": self.process_limit,
+            "seccomp": program,
+            "seccomp_missing": why_not,
+        }
 
     def _exchange(
         self, worker: _Worker, spec: FunctionSpec, message: tuple[str, Any], on_sql: OnSql | None
@@ -316,3 +356,16 @@ def _run_sql(on_sql: OnSql | None, query: str) -> tuple[str, Any]:
     except Exception as exc:  # the engine's error, shown to the procedure's code as its message
         return ("sql_error", str(exc))
     return ("sql_result", {"columns": list(columns), "rows": [list(r) for r in rows]})
+
+
+_probed: dict[Path, list[str]] = {}
+
+
+def isolation_layers(executable: Path | None = None) -> list[str]:
+    """Names of the isolation layers in force in a worker of ``executable`` (default: this
+    interpreter), measured in a real worker started once per process; see ``sandbox.py``."""
+    exe = Path(executable or sys.executable)
+    if exe not in _probed:
+        with WorkerPool(exe, None, size=1, timeout=30.0) as probe:
+            _probed[exe] = probe.layers
+    return list(_probed[exe])
