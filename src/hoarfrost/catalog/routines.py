@@ -88,6 +88,20 @@ class Routine:
         return "__HF_UDF_" + hashlib.sha256(ident.encode()).hexdigest()[:20].upper()
 
     @cached_property
+    def worker_key(self) -> str:
+        """What a worker process may hold: one function (its identity, owner, handler, code and
+        environment). Two routines share worker processes only when this is equal (issue 10:
+        one function per process)."""
+        parts = [
+            self.duck_name,
+            self.obj.owner,
+            str(self.props.get("handler")),
+            str(self.props.get("body")),
+            json.dumps(self.props.get("lock"), sort_keys=True),
+        ]
+        return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+    @cached_property
     def stamp(self) -> str:
         """Changes whenever the definition does (a replaced routine is registered afresh)."""
         text = json.dumps(self.props, sort_keys=True) + str(self.obj.created_on)

@@ -277,7 +277,7 @@ def drop_routine(session: Context, node: Drop) -> Result:
         session.temp_objects.pop(routine.obj.key, None)
     else:
         session.catalog.delete(routine.obj)
-    udf_service(session.engine).invalidate(routine)
+    udf_service(session.engine).invalidate(routine, dropped=True)
     return status_result(f"{routine.name} successfully dropped.")
 
 

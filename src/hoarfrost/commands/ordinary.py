@@ -15,7 +15,6 @@ from hoarfrost.engine.context import Context, Handler, SystemFunction
 from hoarfrost.engine.result import Result, column_from_duckdb, rows_result, status_result
 from hoarfrost.sql.ast import Ordinary
 from hoarfrost.sql.prepass import prepass
-from hoarfrost.sql.tokens import split
 from hoarfrost.sql.translate import Translation, dml_counts, translate
 
 __all__ = ["HANDLERS", "run_ordinary"]
@@ -24,7 +23,7 @@ __all__ = ["HANDLERS", "run_ordinary"]
 def run_ordinary(session: Context, node: Ordinary) -> Result:
     """User function calls first (:mod:`hoarfrost.engine.calls`), then engine-answered calls
     (prepass), then translation and DuckDB."""
-    with prepare(session, split(node.sql)[0]) as prepared:
+    with prepare(session, node.statement) as prepared:
         registry = session.registry
         functions = {name: _bind(fn, session) for name, fn in registry.system_functions.items()}
         pre = prepass(

@@ -11,9 +11,8 @@ from hoarfrost.engine.context import Context, Handler, SystemFunction, VirtualTa
 from hoarfrost.engine.resolution import packages_of
 from hoarfrost.engine.result import Result, rows_result
 from hoarfrost.errors import InvalidValue
-from hoarfrost.sql.arguments import parse_spec_list
+from hoarfrost.sql.arguments import name_argument, parse_spec_list
 from hoarfrost.sql.ast import Show
-from hoarfrost.sql.names import parse_name
 
 __all__ = ["HANDLERS", "SYSTEM_FUNCTIONS", "VIRTUAL_TABLES"]
 
@@ -24,7 +23,7 @@ def resolve_packages(session: Context, args: list[str]) -> str | None:
             "SYSTEM$RESOLVE_PYTHON_PACKAGES takes 2 or 3 arguments: "
             "('<runtime>', $$('<spec>', ...)$$[, '<repository>'])."
         )
-    repo = parse_name(args[2]) if len(args) == 3 else None
+    repo = name_argument(args[2]) if len(args) == 3 else None
     lock, _ = packages_of(session.engine).resolve(
         session, args[0], parse_spec_list(args[1]), repo, build=False
     )

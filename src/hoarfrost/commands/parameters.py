@@ -18,8 +18,8 @@ from hoarfrost.commands.policies import set_account_policy, unset_account_policy
 from hoarfrost.engine.context import Context, Handler
 from hoarfrost.engine.result import Result, rows_result, status_result
 from hoarfrost.errors import InvalidValue
+from hoarfrost.sql.arguments import name_argument
 from hoarfrost.sql.ast import Alter, Ident, Name, Show, Value
-from hoarfrost.sql.names import parse_name
 
 __all__ = ["EDITION_ROWS", "HANDLERS", "alter_params", "default_repository"]
 
@@ -133,10 +133,10 @@ def default_repository(
         )
     database, schema = session.database, session.schema
     if level == "SCHEMA" and name_text:
-        parts = parse_name(name_text).parts
+        parts = name_argument(name_text).parts
         database, schema = (parts[0], parts[1]) if len(parts) == 2 else (database, parts[-1])
     elif level == "DATABASE" and name_text:
-        database = parse_name(name_text).last
+        database = name_argument(name_text).last
     return effective_default_repository(session.catalog, database, schema, level)[0]
 
 

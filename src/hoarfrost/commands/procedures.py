@@ -20,9 +20,9 @@ from hoarfrost.engine.context import Context, Handler
 from hoarfrost.engine.result import Column, Result, rows_result
 from hoarfrost.engine.udf import udf_service
 from hoarfrost.errors import ObjectNotFound
-from hoarfrost.sql.ast import Call, Name, Ordinary
+from hoarfrost.sql.ast import Call, Ordinary
 from hoarfrost.sql.calls import CallSite
-from hoarfrost.sql.tokens import tokenize
+from hoarfrost.sql.tokens import split
 from hoarfrost.workers import arrow_to_python_columns, python_to_arrow, python_to_arrow_table
 from hoarfrost.workers.types import SNOWFLAKE_NAMES, SqlType
 
@@ -41,30 +41,13 @@ def result_column(name: str, t: SqlType) -> Column:
     return Column(name, _LOGICAL[t.kind])
 
 
-def _site(name: Name, args_sql: str) -> CallSite:
-    """The CALL's arguments split at top-level commas, as a call site."""
-    from sqlglot.tokens import TokenType
-
-    site = CallSite(name, 0, 0)
-    if not args_sql.strip():
-        return site
-    depth, current = 0, []  # type: ignore[var-annotated]
-    pieces: list[list[Any]] = []
-    for tok in tokenize(args_sql):
-        kind = tok.token_type
-        depth += (kind == TokenType.L_PAREN) - (kind == TokenType.R_PAREN)
-        if depth == 0 and kind == TokenType.COMMA:
-            pieces.append(current)
-            current = []
-        else:
-            current.append(tok)
-    pieces.append(current)
-    for toks in pieces:
-        named = len(toks) >= 2 and toks[1].token_type == TokenType.FARROW
-        body = toks[2:] if named else toks
-        site.arg_names.append(toks[0].text.upper() if named else None)
-        site.raw_args.append(body)
-        site.args.append(args_sql[body[0].start : body[-1].end + 1] if body else "NULL")
+def _site(node: Call) -> CallSite:
+    """The CALL's arguments (split by the parser) as a call site."""
+    site = CallSite(node.name, 0, 0)
+    for arg in node.args:
+        site.arg_names.append(arg.name)
+        site.raw_args.append(list(arg.tokens))
+        site.args.append(arg.sql)
     return site
 
 
@@ -72,7 +55,7 @@ def _evaluate(session: Context, routine: Routine, args: list[str]) -> list[Any]:
     if not args:
         return []
     select = ", ".join(f'{a} AS "A{i}"' for i, a in enumerate(args))
-    result = run_ordinary(session, Ordinary(f"SELECT {select}"))
+    result = run_ordinary(session, Ordinary(split(f"SELECT {select}")[0]))
     columns = arrow_to_python_columns(result.table, routine.arg_types)
     return [c[0] for c in columns]
 
@@ -93,7 +76,7 @@ def call_procedure(session: Context, node: Call) -> Result:
         raise ObjectNotFound(
             f"SQL compilation error:\nUnknown user-defined function {db}.{schema}.{name}."
         )
-    site = _site(node.name, node.args_sql)
+    site = _site(node)
     routine = choose_overload(routines, node.name, site, "procedure")
     service = udf_service(session.engine)
     service.check_policy(routine, session)

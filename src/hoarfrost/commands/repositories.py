@@ -20,8 +20,8 @@ from hoarfrost.packages.prefixes import (
     redact_url,
     url_has_credentials,
 )
+from hoarfrost.sql.arguments import name_argument
 from hoarfrost.sql.ast import Alter, Create, Describe, Drop, Name, Show
-from hoarfrost.sql.names import parse_name
 
 __all__ = ["HANDLERS", "repository_info"]
 
@@ -225,7 +225,7 @@ def describe_repository(session: Context, node: Describe) -> Result:
 
 def repository_info(session: Context, name_text: str) -> str:
     """SYSTEM$GET_ARTIFACT_REPOSITORY_INFO: integration, secret name and index URL as JSON."""
-    obj = find(session, "ARTIFACT REPOSITORY", parse_name(name_text))
+    obj = find(session, "ARTIFACT REPOSITORY", name_argument(name_text))
     require_usage(session, obj)
     return json.dumps(
         {

@@ -9,6 +9,7 @@ import duckdb
 from hoarfrost.errors import (
     DataError,
     Error,
+    InsufficientPrivileges,
     IntegrityError,
     InternalError,
     InvalidIdentifier,
@@ -78,6 +79,12 @@ def _duckdb(exc: duckdb.Error) -> Error:
         return ProgrammingError(f"SQL compilation error:\n{line}")
     if isinstance(exc, duckdb.ParserException):
         return SqlSyntaxError(f"SQL compilation error:\n{line}")
+    if isinstance(exc, duckdb.PermissionException):
+        # The locked-down instance refused a file or a setting; its message names host paths.
+        return InsufficientPrivileges(
+            "SQL access control error:\nInsufficient privileges: statements cannot read or write "
+            "files of the host, load extensions or change engine settings."
+        )
     if isinstance(exc, duckdb.ConstraintException):
         return IntegrityError(line)
     if isinstance(

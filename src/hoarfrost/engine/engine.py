@@ -13,6 +13,9 @@ one writer process per file, and a second process gets a clear error instead.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import shutil
+import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -66,10 +69,14 @@ class Engine:
         self.lock = threading.RLock()
         self._session_ids = 0
         if home is not None:
-            home.mkdir(parents=True, exist_ok=True)
-            (home / "databases").mkdir(exist_ok=True)
+            _private_dir(home)
+            _private_dir(home / "databases")
         self.keyring = KeyRing.load(home, settings.master_key)
         self.catalog = CatalogStore(home / "catalog.duckdb" if home else None)
+        if home is not None:
+            _private_file(home / "catalog.duckdb")
+        # DuckDB spills to this directory, the only one besides databases/ it may touch.
+        self.spill = Path(tempfile.mkdtemp(prefix="hoarfrost-spill-")) if home is None else None
         self.data = duckdb.connect(MEMORY)
         if settings.duckdb_threads:
             self.data.execute(f"SET threads = {int(settings.duckdb_threads)}")
@@ -77,6 +84,30 @@ class Engine:
         self._init_account()
         for db in self.catalog.list("DATABASE"):
             self._attach(db.name)
+        self._lock_down()
+
+    def _lock_down(self) -> None:
+        """No statement may reach the host through DuckDB (issue 10): after this, DuckDB reads
+        and writes only the account's database files and its spill directory, loads no
+        extension, scans no Python variable and refuses every configuration change. The
+        translator refuses DuckDB-only calls first (:mod:`hoarfrost.sql.surface`); this layer
+        holds on its own."""
+        spill = self.home / "tmp" if self.home is not None else self.spill
+        assert spill is not None
+        _private_dir(spill)
+        allowed = [str(spill) + "/"]
+        if self.home is not None:
+            allowed.append(str(self.home / "databases") + "/")
+        for statement, value in (
+            ("SET temp_directory = ?", str(spill)),
+            ("SET allowed_directories = ?", allowed),
+            ("SET autoinstall_known_extensions = ?", False),
+            ("SET autoload_known_extensions = ?", False),
+            ("SET python_enable_replacements = ?", False),
+            ("SET enable_external_access = ?", False),
+            ("SET lock_configuration = ?", True),
+        ):
+            self.data.execute(statement, [value])
 
     def service(self, name: str, make: Callable[[Engine], S]) -> S:
         """The engine's one ``name`` subsystem (package manager, UDF service, ...), made by
@@ -139,6 +170,8 @@ class Engine:
         path = self.database_file(name)
         quoted = '"' + name.replace('"', '""') + '"'
         self.data.execute(f"ATTACH '{path}' AS {quoted}")
+        if self.home is not None:
+            _private_file(Path(path))
         schemas = self.data.execute(
             "SELECT schema_name FROM information_schema.schemata WHERE catalog_name = ?", [name]
         ).fetchall()
@@ -187,6 +220,19 @@ class Engine:
                 closer()
         self.data.close()
         self.catalog.close()
+        if self.spill is not None:
+            shutil.rmtree(self.spill, ignore_errors=True)
+
+
+def _private_dir(path: Path) -> None:
+    """An account directory only its owner may enter (0700): it holds the catalog and data."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(path, 0o700)
+
+
+def _private_file(path: Path) -> None:
+    if path.exists():
+        os.chmod(path, 0o600)
 
 
 def _now() -> dt.datetime:

@@ -61,7 +61,8 @@ class UdfService:
     def __init__(self, engine: Engine):
         self.engine = engine
         self._lock = threading.RLock()
-        self._pools: dict[tuple[str, str], WorkerPool] = {}
+        # One pool per function (Routine.worker_key): a worker never runs two functions' code.
+        self._pools: dict[str, tuple[str, WorkerPool]] = {}  # worker key -> (duck name, pool)
         self._registered: dict[str, str] = {}  # DUCK NAME -> stamp
         # DUCK NAME -> (the Arrow UDF, its pool, its return type): for batched evaluation
         self.batchable: dict[str, tuple[Any, WorkerPool, SqlType]] = {}
@@ -78,17 +79,17 @@ class UdfService:
     def pool(self, routine: Routine) -> WorkerPool:
         manager = packages_of(self.engine)
         lock = routine.lock
-        runtime = manager.runtime(lock.runtime)
-        key = (str(runtime.executable), lock.key if lock.packages else "")
+        key = routine.worker_key
         with self._lock:
-            pool = self._pools.get(key)
-        if pool is not None:
-            return pool
+            found = self._pools.get(key)
+        if found is not None:
+            return found[1]
+        runtime = manager.runtime(lock.runtime)
         env = manager.ensure_env(lock) / SITE_PACKAGES if lock.packages else None
         settings = self.engine.settings
         with self._lock:
-            pool = self._pools.get(key)
-            if pool is None:
+            found = self._pools.get(key)
+            if found is None:
                 pool = WorkerPool(
                     runtime.executable,
                     env,
@@ -97,8 +98,18 @@ class UdfService:
                     memory_limit=int(settings.worker_memory_limit),
                     log_path=self.log_path,
                 )
-                self._pools[key] = pool
-            return pool
+                found = self._pools[key] = (routine.duck_name, pool)
+            return found[1]
+
+    def _retire(self, duck_name: str, keep: str | None) -> None:
+        """Stop the workers of a replaced or dropped function (all but the ``keep`` key's)."""
+        with self._lock:
+            old = [
+                key for key, (name, _) in self._pools.items() if name == duck_name and key != keep
+            ]
+            pools = [self._pools.pop(key)[1] for key in old]
+        for pool in pools:
+            pool.close()
 
     @property
     def log_path(self) -> Path:
@@ -112,7 +123,7 @@ class UdfService:
     def isolation(self) -> str:
         """What isolation workers run under, as the workers themselves report it."""
         with self._lock:
-            pools = list(self._pools.values())
+            pools = [pool for _, pool in self._pools.values()]
         if self._isolation is None:
             if pools:
                 self._isolation = pools[0].isolation
@@ -140,8 +151,11 @@ class UdfService:
             self._names[key] = found
         return found
 
-    def invalidate(self, routine: Routine | None = None) -> None:
-        """After DDL: forget cached names and the DuckDB registration of ``routine``."""
+    def invalidate(self, routine: Routine | None = None, *, dropped: bool = False) -> None:
+        """After DDL: forget cached names and the DuckDB registration of ``routine``, and stop
+        the workers of its previous definition (of every definition when it was dropped)."""
+        if routine is not None:
+            self._retire(routine.duck_name, None if dropped else routine.worker_key)
         with self._lock:
             self._names.clear()
             if routine is not None and routine.duck_name in self._registered:
@@ -245,7 +259,7 @@ class UdfService:
 
     def close(self) -> None:
         with self._lock:
-            pools, self._pools = list(self._pools.values()), {}
+            pools, self._pools = [pool for _, pool in self._pools.values()], {}
         for pool in pools:
             pool.close()
         try:

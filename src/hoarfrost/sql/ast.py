@@ -5,6 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from sqlglot.tokens import Token
+
+from hoarfrost.sql.tokens import Statement
+
 
 @dataclass(frozen=True)
 class Name:
@@ -139,17 +143,30 @@ class Grant:
     revoke: bool = False
 
 
+@dataclass(frozen=True)
+class CallArg:
+    """One argument of CALL: ``value`` or ``name => value``, as text and as its tokens."""
+
+    name: str | None
+    sql: str
+    tokens: tuple[Token, ...] = field(repr=False, compare=False)
+
+
 @dataclass
 class Call:
     name: Name
-    args_sql: str
+    args: list[CallArg] = field(default_factory=list)
 
 
 @dataclass
 class Ordinary:
-    """Anything else: handed to the Snowflake -> DuckDB translator."""
+    """Anything else: handed to the Snowflake -> DuckDB translator, tokens and all."""
 
-    sql: str
+    statement: Statement
+
+    @property
+    def sql(self) -> str:
+        return self.statement.text
 
 
 Parsed = Create | Alter | Drop | Show | Describe | Use | Grant | Call | Ordinary

@@ -14,6 +14,7 @@ from hoarfrost.errors import SqlSyntaxError
 from hoarfrost.sql.ast import (
     Arg,
     Bool,
+    CallArg,
     Ident,
     KeyValues,
     ListValue,
@@ -250,6 +251,22 @@ class TokenCursor:
             return ""
         off = self.statement.offset
         return self.statement.text[start - off : end - off]
+
+    def call_args(self) -> list[CallArg]:
+        """``a, name => b, ...`` up to the closing parenthesis, which is left in place."""
+        args: list[CallArg] = []
+        if self.at_type(TokenType.R_PAREN):
+            return args
+        while True:
+            name = None
+            if self._peek_type(1) == TokenType.FARROW:
+                name = self.next().text.upper()
+                self.next()
+            first = self.i
+            text = self.text_until({TokenType.COMMA, TokenType.R_PAREN})
+            args.append(CallArg(name, text or "NULL", tuple(self.tokens[first : self.i])))
+            if not self.accept_type(TokenType.COMMA):
+                return args
 
     def type_text(self) -> str:
         """A SQL type as written: words and an optional parenthesised size."""

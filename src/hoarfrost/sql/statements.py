@@ -108,7 +108,7 @@ def _ordinary(statement: Statement) -> Parsed:
             "Anonymous procedures (WITH ... AS PROCEDURE) are not supported with "
             "customer-hosted artifact repositories; create the procedure with CREATE PROCEDURE."
         )
-    return Ordinary(statement.text)
+    return Ordinary(statement)
 
 
 def _has_anonymous_procedure(cur: TokenCursor) -> bool:
@@ -363,7 +363,7 @@ def _call(cur: TokenCursor) -> Parsed:
     cur.expect("CALL")
     name = cur.name()
     cur.expect_type(TokenType.L_PAREN, "(")
-    args = cur.text_until({TokenType.R_PAREN})
+    args = cur.call_args()
     cur.expect_type(TokenType.R_PAREN, ")")
     cur.end()
     return Call(name, args)

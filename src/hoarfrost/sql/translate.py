@@ -44,6 +44,7 @@ from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
 from hoarfrost.errors import Error, SqlSyntaxError, UnsupportedFeature
 from hoarfrost.sql.select_list import select_items, snowflake_name
+from hoarfrost.sql.surface import check_surface
 from hoarfrost.sql.transforms import TRANSFORMS
 
 __all__ = ["StatementKind", "Translation", "dml_counts", "translate"]
@@ -120,6 +121,7 @@ def dml_counts(translation: Translation, rows: Sequence[Sequence[Any]]) -> tuple
 
 def _translate(sql: str) -> Translation:
     tree = _parse(sql)
+    check_surface(tree)  # nothing DuckDB-only that reaches the host
     _name_projections(tree, sql)  # before normalising: names come from the original text
     tree = normalize_identifiers(tree, dialect="snowflake")
     for transform in TRANSFORMS:
