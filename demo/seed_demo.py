@@ -29,8 +29,8 @@ from tests.support.seed import CORRECTED_PROCEDURE, SEED_FUNCTION, SEED_PROCEDUR
 from tests.support.wheels import build_wheel  # noqa: E402
 
 import hoarfrost  # noqa: E402
-from hoarfrost.sql.statements import statement_kind_is_sensitive  # noqa: E402
-from hoarfrost.sql.tokens import redact_strings, split  # noqa: E402
+from hoarfrost.sql.redaction import redacted_text  # noqa: E402
+from hoarfrost.sql.tokens import split  # noqa: E402
 
 USER, PASSWORD = "demo-user", "demo-Passw0rd"
 WHEEL_CACHE = ROOT / ".cache" / "demo-wheels"
@@ -75,7 +75,7 @@ def snowpark_wheels() -> Path:
 def _display(sql: str) -> str:
     """The statement as the query history shows it: secret values redacted."""
     (statement,) = split(sql)
-    return redact_strings(statement) if statement_kind_is_sensitive(statement) else sql
+    return redacted_text(statement)
 
 
 def show(console: Console, sql: str, con: hoarfrost.Connection) -> None:

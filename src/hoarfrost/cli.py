@@ -33,8 +33,8 @@ from sqlglot.tokens import TokenType
 import hoarfrost
 from hoarfrost.config import SETTINGS, Settings
 from hoarfrost.errors import Error
-from hoarfrost.sql.statements import statement_kind_is_sensitive
-from hoarfrost.sql.tokens import redact_strings, split, tokenize
+from hoarfrost.sql.redaction import redacted_text
+from hoarfrost.sql.tokens import split, tokenize
 
 __all__ = ["main"]
 
@@ -292,10 +292,7 @@ class _LineEditor:
     def remember(self, script: str) -> None:
         if self.readline is None:
             return
-        texts = [
-            redact_strings(st) if statement_kind_is_sensitive(st) else st.text
-            for st in split(script)
-        ]
+        texts = [redacted_text(st) for st in split(script)]
         if texts:
             self.readline.add_history(";\n".join(texts) + ";")
 

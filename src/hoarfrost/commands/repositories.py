@@ -65,6 +65,12 @@ def check_index_url(url: str, integration: CatalogObject) -> None:
             f"SQL compilation error:\nINDEX_URL '{redact_url(url)}' carries credentials; remove "
             "them from the URL and store them in a SECRET named by AUTHENTICATION_SECRET."
         )
+    if "?" in url or "#" in url:  # where tokens travel (?token=...): never echoed back
+        base = redact_url(url).split("#", 1)[0].split("?", 1)[0]
+        raise InvalidValue(
+            f"SQL compilation error:\nINDEX_URL '{base}' carries a query string or fragment; "
+            "remove it and store a token in a SECRET named by AUTHENTICATION_SECRET."
+        )
     parsed = parse_url(url)
     if parsed.scheme != "https" and not (parsed.scheme == "http" and is_loopback_host(parsed.host)):
         raise InvalidValue(

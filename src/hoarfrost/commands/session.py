@@ -25,8 +25,9 @@ from hoarfrost.engine.engine import DEFAULT_DATABASE, DEFAULT_SCHEMA, Engine
 from hoarfrost.engine.result import Result
 from hoarfrost.errors import Error, ObjectNotFound, ProgrammingError
 from hoarfrost.sql.ast import Name
-from hoarfrost.sql.statements import parse, statement_kind_is_sensitive
-from hoarfrost.sql.tokens import Statement, redact_strings, split
+from hoarfrost.sql.redaction import carries_secrets, redacted_text
+from hoarfrost.sql.statements import parse
+from hoarfrost.sql.tokens import Statement, split
 
 __all__ = ["Session"]
 
@@ -120,28 +121,28 @@ class Session:
     def execute_statement(self, statement: Statement) -> Result:
         query_id = str(uuid.uuid4())
         started = _now()
-        sensitive = statement_kind_is_sensitive(statement)
         try:
             node = parse(statement)
             result = self.registry.dispatch(self, node)
         except Exception as exc:
-            error = translate_exception(exc, sensitive=sensitive)
-            self._record(query_id, statement, sensitive, started, None, error)
+            # Errors of a statement with anything to hide never quote its text.
+            hidden = carries_secrets(statement) or redacted_text(statement) != statement.text
+            error = translate_exception(exc, sensitive=hidden)
+            self._record(query_id, statement, started, None, error)
             raise error from None
         result.query_id = query_id
-        self._record(query_id, statement, sensitive, started, result, None)
+        self._record(query_id, statement, started, result, None)
         return result
 
     def _record(
         self,
         query_id: str,
         statement: Statement,
-        sensitive: bool,
         started: dt.datetime,
         result: Result | None,
         error: Error | None,
     ) -> None:
-        text = redact_strings(statement) if sensitive else statement.text
+        text = redacted_text(statement)
         self.engine.catalog.execute(
             "INSERT INTO query_history VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             [

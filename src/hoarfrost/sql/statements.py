@@ -31,7 +31,7 @@ from hoarfrost.sql.names import parse_name
 from hoarfrost.sql.parser import TokenCursor
 from hoarfrost.sql.tokens import Statement
 
-__all__ = ["parse", "statement_kind_is_sensitive"]
+__all__ = ["parse"]
 
 # Object kinds we own, by the words that name them (longest first where they share a word).
 _KINDS: list[tuple[tuple[str, ...], str]] = [
@@ -81,15 +81,6 @@ _UNSUPPORTED_KINDS = {
 }
 _TEMP_WORDS = (("SCOPED", "TEMPORARY"), ("LOCAL", "TEMPORARY"), ("TEMPORARY",), ("TEMP",))
 _FUNCTION_KINDS = ("FUNCTION", "PROCEDURE")
-
-
-def statement_kind_is_sensitive(statement: Statement) -> bool:
-    """True for CREATE/ALTER SECRET: their text is redacted wherever statements are recorded."""
-    cur = TokenCursor(statement)
-    if not (cur.accept("CREATE") or cur.accept("ALTER")):
-        return False
-    cur.accept("OR", "REPLACE")
-    return cur.at("SECRET") or cur.at("SECRETS")
 
 
 def parse(statement: Statement) -> Parsed:

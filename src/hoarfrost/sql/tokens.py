@@ -14,7 +14,7 @@ from sqlglot.tokens import Token, TokenType
 
 from hoarfrost.errors import SqlSyntaxError
 
-__all__ = ["STRING_TYPES", "Statement", "redact_strings", "split", "tokenize"]
+__all__ = ["STRING_TYPES", "Statement", "split", "tokenize"]
 
 STRING_TYPES = {TokenType.STRING, TokenType.RAW_STRING, TokenType.NATIONAL_STRING}
 
@@ -77,22 +77,3 @@ def split(sql: str) -> list[Statement]:
 def _statement(sql: str, tokens: list[Token]) -> Statement:
     start, end = tokens[0].start, tokens[-1].end + 1
     return Statement(sql[start:end], tokens, start)
-
-
-def redact_strings(statement: Statement) -> str:
-    """The statement with every string literal replaced by '***' (for secret statements)."""
-    parts: list[str] = []
-    pos = statement.offset
-    for tok in statement.tokens:
-        if tok.token_type in STRING_TYPES:
-            start = tok.start
-            # A raw $$ string or a quoted string: replace the whole literal, quotes included.
-            parts.append(_slice(statement, pos, start))
-            parts.append("'***'")
-            pos = tok.end + 1
-    parts.append(_slice(statement, pos, statement.offset + len(statement.text)))
-    return "".join(parts)
-
-
-def _slice(statement: Statement, start: int, end: int) -> str:
-    return statement.text[start - statement.offset : end - statement.offset]
