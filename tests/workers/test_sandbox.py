@@ -140,6 +140,35 @@ def test_no_capabilities_no_root_uid(sandboxed: WorkerPool) -> None:
     assert status["Seccomp"] == ["2"]
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="only a root engine switches the worker's uid")
+def test_closed_environment_is_readable_by_the_unprivileged_worker_only(
+    runtime: Path, tmp_path: Path
+) -> None:
+    """An environment closed to other users (0700 under a 0700 directory, as a umask 077 gives)
+    still loads in a worker that is not root, read-only."""
+    env = tmp_path / "closed" / "env"
+    env.mkdir(parents=True)
+    (env / "closedmod.py").write_text("VALUE = 'loaded'\n")
+    (env / "closedmod.py").chmod(0o600)
+    env.chmod(0o700)
+    env.parent.chmod(0o700)
+    code = (
+        "import errno, os, closedmod\n"
+        "def f(path):\n"
+        "    try:\n"
+        "        open(path, 'a').write('x')\n"
+        "        wrote = 'wrote'\n"
+        "    except OSError as exc:\n"
+        "        wrote = errno.errorcode[exc.errno]\n"
+        "    return f'{closedmod.VALUE} {os.getuid()} {wrote}'\n"
+    )
+    with WorkerPool(runtime, env, size=1, timeout=20, log_path=tmp_path / "w.log") as pool:
+        value, uid, wrote = run(pool, code, str(env / "closedmod.py")).split()
+        assert "unprivileged-uid" in pool.layers
+    assert value == "loaded" and int(uid) != 0
+    assert wrote in ("EACCES", "EROFS")  # Landlock, else the read-only idmapped mount
+
+
 # -- sockets -------------------------------------------------------------------------------------
 
 SOCKETS = """
@@ -488,3 +517,89 @@ def test_worker_dirs_of_a_sigkilled_engine_are_swept_at_the_next_start(
         live.stdin.close()
         live.wait(30)
     assert not live_dir.parent.exists()
+
+
+# -- an engine that is not root ------------------------------------------------------------------
+# CI runs as root, where the worker switches uid itself. An unprivileged engine takes the other
+# path (a user namespace mapping only its own uid); here a worker is started as nobody and driven
+# over the real protocol channel.
+
+NOBODY = 65534
+
+
+def _as_nobody(argv: list[str], **kwargs: object) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(  # type: ignore[call-overload]
+        argv, user=NOBODY, group=NOBODY, extra_groups=[], close_fds=True, **kwargs
+    )
+
+
+def _runtime_for_nobody(runtime: Path) -> Path:
+    candidates = [runtime, *sorted(Path("/usr/bin").glob("python3.1[0-9]"))]
+    for exe in candidates:
+        try:
+            probe = _as_nobody([str(exe), "-I", "-S", "-c", "pass"], stderr=subprocess.DEVNULL)
+        except OSError:  # e.g. under a 0700 /root
+            continue
+        if probe.wait(30) == 0:
+            return exe
+    pytest.skip("no Python runtime that an unprivileged user may run")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the other tests already run unprivileged here")
+def test_unprivileged_engine_gets_a_user_namespace(runtime: Path, tmp_path: Path) -> None:
+    from hoarfrost.workers import sandbox
+    from hoarfrost.workers.pool import BOOTSTRAP
+    from hoarfrost.workers.protocol import Channel
+
+    exe = _runtime_for_nobody(runtime)
+    public = Path(tempfile.mkdtemp(prefix="hoarfrost-test-nobody-"))
+    try:
+        public.chmod(0o755)
+        bootstrap = public / "bootstrap.py"
+        bootstrap.write_bytes(BOOTSTRAP.read_bytes())
+        bootstrap.chmod(0o644)
+        workdir = public / "work"
+        workdir.mkdir()
+        os.chown(workdir, NOBODY, NOBODY)
+        expected = {"unprivileged-uid", "no-capabilities", "no-new-privileges", "process-limit"}
+        expected |= {"memory-limit", "landlock"} if _landlock_abi() else {"memory-limit"}
+        for name, flag in _NAMESPACE_FLAGS.items():
+            probe = _as_nobody([str(exe), "-I", "-c", _UNSHARE_PROBE, str(flag)])
+            if name != "mount-namespace" and probe.wait(30) == 0:
+                expected.add(name)
+        program, why_not = sandbox.seccomp_program()
+        if program:
+            expected.add("seccomp")
+
+        proc = _as_nobody(
+            [str(exe), "-I", "-S", "-B", str(bootstrap)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            cwd=workdir,
+            env={"PATH": "/usr/bin:/bin", "HOME": str(workdir), "TMPDIR": str(workdir)},
+        )
+        assert proc.stdin is not None and proc.stdout is not None
+        channel = Channel(proc.stdout.fileno(), proc.stdin.fileno())
+        deadline = time.monotonic() + 30
+        config = {"uid": None, "gid": None, "process_limit": LIMIT, "seccomp": program}
+        init = {"memory_limit": 1 << 30, "tmpdir": str(workdir), "read_dirs": [], "sys_path": []}
+        channel.send(
+            ("init", {**init, "sandbox": {**config, "seccomp_missing": why_not}}), deadline
+        )
+        tag, ready = channel.recv(deadline)
+        assert tag == "ready"
+        layers, missing = sandbox.measured_layers(ready["facts"], ready["isolation"])
+        assert {layer.name for layer in layers} == expected
+        asked = {*_NAMESPACE_FLAGS, *expected, "landlock", "seccomp"} - {"mount-namespace"}
+        assert set(missing) == asked - expected  # whatever is refused is reported
+
+        spec = FunctionSpec("ATTACK", SOCKETS, "f", arg_types=(VARCHAR, VARCHAR, VARCHAR))
+        channel.send(("load", spec.load_message()), deadline)
+        assert channel.recv(deadline)[0] == "ok"
+        packet = [[str(socket.AF_PACKET)], [str(socket.SOCK_RAW)], [str(socket.htons(3))]]
+        channel.send(("call", {"id": spec.id, "columns": packet, "nrows": 1}), deadline)
+        assert channel.recv(deadline) == ("ok", ["EPERM"])
+        channel.send(("shutdown", {}), deadline)
+        assert proc.wait(10) == 0
+    finally:
+        subprocess.run(["rm", "-rf", str(public)], check=False)

@@ -766,6 +766,88 @@ def _expose(kernel: _Kernel, dirs: list[str], uid: int, gid: int) -> None:
         os.umask(old_umask)
 
 
+_SYS_OPEN_TREE, _SYS_MOVE_MOUNT, _SYS_MOUNT_SETATTR = 428, 429, 442  # same on all arches
+_OPEN_TREE_CLONE, _AT_EMPTY_PATH, _MOVE_MOUNT_F_EMPTY_PATH = 1, 0x1000, 4
+_MOUNT_ATTR_RDONLY, _MOUNT_ATTR_IDMAP = 0x1, 0x00100000
+
+
+class _MountAttr(ctypes.Structure):
+    _fields_ = [
+        ("attr_set", ctypes.c_uint64),
+        ("attr_clr", ctypes.c_uint64),
+        ("propagation", ctypes.c_uint64),
+        ("userns_fd", ctypes.c_uint64),
+    ]
+
+
+def _root_as(kernel: _Kernel, uid: int, gid: int) -> int:
+    """An fd of a user namespace mapping 0 to ``uid``/``gid``: the idmapping of a mount where
+    root's files belong to ``uid``. A child makes the namespace; root writes its maps."""
+    ready_r, ready_w = os.pipe()
+    done_r, done_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(ready_r)
+            os.close(done_w)
+            kernel.unshare(_CLONE_NEWUSER)
+            os.write(ready_w, b"1")
+            os.read(done_r, 1)
+        finally:
+            os._exit(0)
+    os.close(ready_w)
+    os.close(done_r)
+    try:
+        if os.read(ready_r, 1) != b"1":
+            raise OSError(1, "could not create a user namespace for an idmapped mount")
+        for name, text in (("uid_map", f"0 {uid} 1\n"), ("gid_map", f"0 {gid} 1\n")):
+            with open(f"/proc/{pid}/{name}", "w") as f:
+                f.write(text)
+        return os.open(f"/proc/{pid}/ns/user", os.O_RDONLY | os.O_CLOEXEC)
+    finally:
+        os.close(ready_r)
+        os.close(done_w)
+        os.waitpid(pid, 0)
+
+
+def _idmap_in_place(kernel: _Kernel, dirs: list[str], uid: int, gid: int) -> None:
+    """Mount over each of ``dirs`` a read-only copy of itself where files of uid/gid 0 show as
+    ``uid``/``gid`` (an idmapped mount, Linux 5.12+, on filesystems that support it)."""
+    libc = kernel.libc
+    libc.syscall.restype = ctypes.c_long
+    userns = _root_as(kernel, uid, gid)
+    try:
+        attr = _MountAttr(_MOUNT_ATTR_IDMAP | _MOUNT_ATTR_RDONLY, 0, 0, userns)
+        for d in dirs:
+            tree = libc.syscall(
+                ctypes.c_long(_SYS_OPEN_TREE), -100, d.encode(), ctypes.c_uint(_OPEN_TREE_CLONE)
+            )
+            kernel._check(0 if tree >= 0 else -1, f"open_tree {d}")
+            try:
+                res = libc.syscall(
+                    ctypes.c_long(_SYS_MOUNT_SETATTR),
+                    ctypes.c_int(tree),
+                    b"",
+                    ctypes.c_uint(_AT_EMPTY_PATH),
+                    ctypes.byref(attr),
+                    ctypes.c_size_t(ctypes.sizeof(attr)),
+                )
+                kernel._check(int(res), f"idmapping {d}")
+                res = libc.syscall(
+                    ctypes.c_long(_SYS_MOVE_MOUNT),
+                    ctypes.c_int(tree),
+                    b"",
+                    -100,
+                    d.encode(),
+                    ctypes.c_uint(_MOVE_MOUNT_F_EMPTY_PATH),
+                )
+                kernel._check(int(res), f"move_mount {d}")
+            finally:
+                os.close(tree)
+    finally:
+        os.close(userns)
+
+
 class _Sandbox:
     """Applies the steps above; ``missing`` maps each layer the kernel refused to the reason."""
 
@@ -786,8 +868,6 @@ class _Sandbox:
 
     def before_landlock(self) -> None:
         self._namespaces()
-        if self.uid is not None:
-            self._prepare_uid_switch()
 
     def after_landlock(self) -> None:
         self._drop_privileges()
@@ -833,7 +913,13 @@ class _Sandbox:
                     self._refused(layer, exc)
             return
         if self.uid is not None:
-            names["mount-namespace"] = _CLONE_NEWNS
+            # The mount namespace first: preparing it may need a short-lived child, which must
+            # not become the init of the new PID namespace.
+            try:
+                self.kernel.unshare(_CLONE_NEWNS)
+            except OSError as exc:
+                self._refused("mount-namespace", exc)
+            self._prepare_uid_switch()
         try:
             self.kernel.unshare(sum(names.values()))
         except OSError:
@@ -854,6 +940,12 @@ class _Sandbox:
             blocked = [d for d in self.needed if not _reachable(d, uid, gid)]
             if blocked and "mount-namespace" not in self.missing:
                 _expose(self.kernel, blocked, uid, gid)
+                # A directory that is itself closed to other users (say a 0700 environment)
+                # is mounted over with an idmapped, read-only copy where root's files are the
+                # worker's: its owner bits then apply to the worker.
+                closed = [d for d in self.needed if not _reachable(d, uid, gid)]
+                if closed:
+                    _idmap_in_place(self.kernel, closed, uid, gid)
             blocked = [d for d in self.needed if not _reachable(d, uid, gid)]
         except OSError as exc:
             self._refused("unprivileged-uid", exc)
