@@ -34,7 +34,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import sqlglot
@@ -43,6 +43,7 @@ from sqlglot.errors import ErrorLevel, ParseError, TokenError, UnsupportedError
 from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
 from hoarfrost.errors import Error, SqlSyntaxError, UnsupportedFeature
+from hoarfrost.sql.literals import collapse
 from hoarfrost.sql.select_list import select_items, snowflake_name
 from hoarfrost.sql.surface import check_surface
 from hoarfrost.sql.transforms import TRANSFORMS
@@ -120,6 +121,16 @@ def dml_counts(translation: Translation, rows: Sequence[Sequence[Any]]) -> tuple
 
 
 def _translate(sql: str) -> Translation:
+    collapsed = collapse(sql)
+    if collapsed is not None:
+        short = _translate_whole(collapsed.sql)
+        restored = collapsed.restore(short.statements)
+        if restored is not None:
+            return replace(short, statements=restored)
+    return _translate_whole(sql)
+
+
+def _translate_whole(sql: str) -> Translation:
     tree = _parse(sql)
     check_surface(tree)  # nothing DuckDB-only that reaches the host
     _name_projections(tree, sql)  # before normalising: names come from the original text
