@@ -416,6 +416,27 @@ def test_fork_bomb_is_bounded_and_the_worker_still_answers(fresh: WorkerPool) ->
     assert list(fresh.call(OK, [[41]], 1)) == [42]
 
 
+CHILD_EXITS = """
+import os, sys
+
+def f():
+    pid = os.fork()
+    if pid == 0:
+        sys.exit(0)  # a child leaving the way scripts do, through the bootstrap's frames
+    os.waitpid(pid, 0)
+    pid = os.fork()  # the worker can still start processes afterwards
+    if pid == 0:
+        os._exit(7)
+    return str(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+"""
+
+
+def test_a_child_that_exits_normally_leaves_the_worker_whole(fresh: WorkerPool) -> None:
+    assert run(fresh, CHILD_EXITS) == "7"
+    assert run(fresh, CHILD_EXITS) == "7"
+    assert list(fresh.call(OK, [[1]], 1)) == [2]
+
+
 GRANDCHILD = """
 import os, time
 

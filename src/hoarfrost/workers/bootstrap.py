@@ -862,6 +862,7 @@ class _Sandbox:
         self.needed = sorted({os.path.realpath(p) for p in needed if os.path.isdir(p)})
         self.init_pid: int | None = None
         self._init_pipe: int | None = None
+        self._owner = os.getpid()
 
     def _refused(self, layer: str, exc: BaseException) -> None:
         self.missing.setdefault(layer, str(exc))
@@ -978,6 +979,16 @@ class _Sandbox:
             self.kernel.prctl(_PR_SET_NO_NEW_PRIVS, 1)
         except OSError as exc:
             self._refused("no-new-privileges", exc)
+
+    def stop_init(self) -> None:
+        """At a clean exit: kill and reap the init rather than leave it to whoever adopts it."""
+        if self.init_pid is not None and os.getpid() == self._owner:  # not in a user's fork
+            try:
+                os.kill(self.init_pid, 9)
+                os.waitpid(self.init_pid, 0)
+            except OSError:
+                pass
+            self.init_pid = None
 
     def _start_init(self) -> None:
         """Fork pid 1 of the new PID namespace: it only waits, reaping orphans, and is killed by
@@ -1165,6 +1176,14 @@ def main() -> None:
     ready = {"isolation": isolation, "facts": facts, "python": sys.version.split()[0]}
     wire.send(("ready", ready))
     worker = Worker(_remote_sql(wire))
+    try:
+        _serve(wire, worker)
+    finally:
+        if sandbox is not None:
+            sandbox.stop_init()
+
+
+def _serve(wire: Wire, worker: Worker) -> None:
     while True:
         try:
             tag, payload = wire.recv()
