@@ -26,7 +26,14 @@ from tests.security.conftest import served  # noqa: F401
 from tests.server.conftest import ServedAccount
 from tests.support.pypiserver import PypiServer
 from tests.support.wheels import build_wheel
-from tests.workers.test_sandbox import CALLS, GRANDCHILD, SEND, SOCKETS, SYSCALLS
+from tests.workers.test_sandbox import (
+    CALLS,
+    GRANDCHILD,
+    SEND,
+    SOCKETS,
+    SYSCALLS,
+    supported_layers,
+)
 
 REPO_USER, REPO_PASSWORD = "sniff-target", "Repo-Pa55-on-the-wire"
 
@@ -238,3 +245,12 @@ def test_af_packet_sniffing_while_a_password_protected_repository_is_used(
         finally:
             stop.set()
             worker.join()
+
+
+def test_show_parameters_names_the_layers_this_machine_supports(api: Call) -> None:
+    with hoarfrost.connect(":memory:") as con:
+        rows = con.execute("SHOW PARAMETERS LIKE 'PYTHON_UDF_ISOLATION%' IN ACCOUNT").fetchall()
+    values = {row[0]: row[1] for row in rows}
+    assert set(values["PYTHON_UDF_ISOLATION_LAYERS"].split(", ")) == supported_layers()
+    missing = {"seccomp", "network-namespace", "landlock"} - supported_layers()
+    assert ("NOT in force" in values["PYTHON_UDF_ISOLATION"]) == bool(missing)

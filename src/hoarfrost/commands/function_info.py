@@ -250,6 +250,16 @@ def _parameter_rows(session: Context, scope: str) -> list[tuple[str, str, str, s
             "STRING",
         ),
         (
+            "PYTHON_UDF_ISOLATION_LAYERS",
+            ", ".join(service.layers()),
+            "",
+            "SYSTEM",
+            "Names of the isolation layers in force in the worker processes, measured in one; "
+            "a layer the kernel refuses is absent here and named as NOT in force in "
+            "PYTHON_UDF_ISOLATION (read only).",
+            "STRING",
+        ),
+        (
             "PYTHON_UDF_WORKER_LIMITS",
             f"pool size {settings.worker_pool_size} per environment; timeout "
             f"{float(settings.worker_timeout):g} s per batch; memory "

@@ -71,7 +71,7 @@ class UdfService:
         self._names: dict[tuple[str, str, str], dict[str, list[CatalogObject]]] = {}
         self._errors: OrderedDict[str, Error] = OrderedDict()
         self._checked: dict[str, int] = {}
-        self._isolation: str | None = None
+        self._isolation: tuple[str, list[str]] | None = None  # (description, layer names)
         self.serial = 0
         self._session: Context | None = None  # the statement's session, for policy checks
 
@@ -122,18 +122,25 @@ class UdfService:
 
     def isolation(self) -> str:
         """What isolation workers run under, as the workers themselves report it."""
-        with self._lock:
-            pools = [pool for _, pool in self._pools.values()]
+        return self._measured()[0]
+
+    def layers(self) -> list[str]:
+        """Names of the isolation layers in force in workers, as measured in one."""
+        return self._measured()[1]
+
+    def _measured(self) -> tuple[str, list[str]]:
         if self._isolation is None:
+            with self._lock:
+                pools = [pool for _, pool in self._pools.values()]
             if pools:
-                self._isolation = pools[0].isolation
+                self._isolation = (pools[0].isolation, pools[0].layers)
             else:
                 runtimes = packages_of(self.engine).runtimes()
                 if not runtimes:
-                    return "unknown (no Python runtime available)"
+                    return "unknown (no Python runtime available)", []
                 runtime = runtimes.get("3.11") or next(iter(runtimes.values()))
                 with WorkerPool(runtime.executable, None, timeout=30.0) as probe:
-                    self._isolation = probe.isolation
+                    self._isolation = (probe.isolation, probe.layers)
         return self._isolation
 
     # -- names ---------------------------------------------------------------------------
