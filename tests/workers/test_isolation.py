@@ -209,4 +209,8 @@ def test_no_tcp_connect_or_bind(landlocked: WorkerPool) -> None:
 def test_cannot_signal_the_engine(landlocked: WorkerPool) -> None:
     if "no signals" not in landlocked.isolation:
         pytest.skip("Landlock ABI < 6: signals are not scoped on this kernel")
-    assert _attempt(landlocked, "signal", str(os.getpid())) == "PermissionError"
+    # Refused by Landlock, or no such process at all from inside the worker's PID namespace.
+    assert _attempt(landlocked, "signal", str(os.getpid())) in (
+        "PermissionError",
+        "ProcessLookupError",
+    )

@@ -169,6 +169,26 @@ def test_closed_environment_is_readable_by_the_unprivileged_worker_only(
     assert wrote in ("EACCES", "EROFS")  # Landlock, else the read-only idmapped mount
 
 
+THREADS = """
+import concurrent.futures, threading
+
+def f():
+    seen = []
+    t = threading.Thread(target=lambda: seen.append("thread"))
+    t.start()
+    t.join()
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        total = sum(pool.map(lambda x: x * x, range(10)))
+    return f"{seen[0]} {total}"
+"""
+
+
+def test_threads_still_work(sandboxed: WorkerPool) -> None:
+    # A process whose children go to another PID namespace cannot create threads: the worker
+    # must be inside its namespace, not merely the parent of its init.
+    assert run(sandboxed, THREADS) == "thread 285"
+
+
 # -- sockets -------------------------------------------------------------------------------------
 
 SOCKETS = """

@@ -49,6 +49,9 @@ class Wire:
         self._buf = bytearray(1 << 18)  # header and body usually arrive in one read
         self._owner = os.getpid()
 
+    def claim(self) -> None:
+        self._owner = os.getpid()
+
     def _mine(self) -> None:
         # A process forked by user code that falls back into the main loop (a fork bomb whose
         # fork finally failed, say) leaves quietly instead of speaking on the engine's pipe.
@@ -610,21 +613,22 @@ def _apply_memory_limit(limit: int | None) -> None:
 # a process limit and a seccomp filter. The worker applies it to itself, in this order, before
 # any user code runs (the engine cannot use Popen(preexec_fn=...) from its many threads):
 #
-# 1. its own network, PID and IPC namespaces (and, when the engine runs as root, a mount
-#    namespace; otherwise a user namespace mapping its own uid, which is what lets an
-#    unprivileged process create the others). A new network namespace has only a loopback
-#    interface, down: no route to anything, the host's loopback included;
-# 2. as root: a tmpfs over each directory an unprivileged uid cannot traverse on the way to the
-#    runtime, the environment and the temp dir, with those three bound back in place (so paths
-#    stay the same and the rest of, say, /root is hidden);
-# 3. Landlock (above);
-# 4. the capability bounding set emptied, then (as root) every uid and gid set to the engine's
-#    unprivileged choice, then every capability set cleared and no_new_privs set;
-# 5. RLIMIT_NPROC and the seccomp filter the engine compiled (a BPF program: the bootstrap only
-#    installs it, the engine builds it with libseccomp);
-# 6. a tiny init, pid 1 of the new PID namespace, that dies with the worker (PR_SET_PDEATHSIG):
-#    when a PID namespace's init dies the kernel kills every process in it, so nothing a UDF
-#    starts (double-forked, setsid or not) outlives its worker.
+# 1. as root, its own mount namespace, where a tmpfs covers each directory an unprivileged uid
+#    cannot traverse on the way to the runtime, the environment and the temp dir, with those
+#    bound back in place (paths stay the same and the rest of, say, /root is hidden); one that
+#    is itself closed to others gets a read-only idmapped mount where root's files are the
+#    worker's;
+# 2. its own network, PID and IPC namespaces (an unprivileged engine's worker creates them in a
+#    user namespace of its own that maps only its own uid). A new network namespace has only a
+#    loopback interface, down: no route to anything, the host's loopback included;
+# 3. the capability bounding set emptied, then (as root) every uid and gid set to the engine's
+#    unprivileged choice, every capability set cleared and no_new_privs set;
+# 4. the split into three processes (``_enter_pid_namespace``): the one the engine started,
+#    outside, mirroring the worker's exit status; the new PID namespace's init (pid 1), which
+#    dies with it; the worker (pid 2). When an init dies the kernel kills every process of its
+#    namespace, so nothing a UDF starts (double-forked, setsid or not) outlives its worker;
+# 5. in the worker: Landlock (above), RLIMIT_NPROC and the seccomp filter the engine compiled (a
+#    BPF program: the bootstrap only installs it, the engine builds it with libseccomp).
 #
 # Each step that the kernel refuses is recorded with its reason and the others still apply;
 # ``_measure`` then reads back what is actually in force, which the engine reports.
@@ -860,18 +864,23 @@ class _Sandbox:
         self.gid: int | None = config.get("gid") if self.root else None
         self.tmpdir = tmpdir
         self.needed = sorted({os.path.realpath(p) for p in needed if os.path.isdir(p)})
-        self.init_pid: int | None = None
-        self._init_pipe: int | None = None
-        self._owner = os.getpid()
 
     def _refused(self, layer: str, exc: BaseException) -> None:
         self.missing.setdefault(layer, str(exc))
 
-    def before_landlock(self) -> None:
+    def before_landlock(self, keep_out: list[int]) -> None:
+        """Namespaces, uid and capabilities, then (in a new PID namespace) the split into three
+        processes, of which only the worker returns. Landlock comes after the split because
+        its rule for ``/proc/self`` is a rule for one process's ``/proc/<pid>``."""
         self._namespaces()
+        self._drop_privileges()
+        if "pid-namespace" not in self.missing:
+            try:
+                self._enter_pid_namespace(keep_out)
+            except OSError as exc:
+                self._refused("pid-namespace", exc)
 
     def after_landlock(self) -> None:
-        self._drop_privileges()
         limit = self.config.get("process_limit")
         if limit:
             import resource
@@ -888,11 +897,6 @@ class _Sandbox:
                 self._refused("seccomp", exc)
         elif self.config.get("seccomp_missing"):
             self.missing["seccomp"] = self.config["seccomp_missing"]
-        if "pid-namespace" not in self.missing:
-            try:
-                self._start_init()
-            except OSError as exc:
-                self._refused("pid-namespace", exc)
 
     def _namespaces(self) -> None:
         names = {f"{n}-namespace": flag for n, flag in _NAMESPACES.items()}
@@ -980,34 +984,75 @@ class _Sandbox:
         except OSError as exc:
             self._refused("no-new-privileges", exc)
 
-    def stop_init(self) -> None:
-        """At a clean exit: kill and reap the init rather than leave it to whoever adopts it."""
-        if self.init_pid is not None and os.getpid() == self._owner:  # not in a user's fork
-            try:
-                os.kill(self.init_pid, 9)
-                os.waitpid(self.init_pid, 0)
-            except OSError:
-                pass
-            self.init_pid = None
+    def _enter_pid_namespace(self, keep_out: list[int]) -> None:
+        """Split into three processes; only the worker returns from here.
 
-    def _start_init(self) -> None:
-        """Fork pid 1 of the new PID namespace: it only waits, reaping orphans, and is killed by
-        the kernel when the worker dies, which kills every process left in the namespace."""
+        The process the engine started stays outside the new PID namespace (a process whose
+        children go to another PID namespace cannot create threads, so it cannot be the worker).
+        It forks the namespace's init (pid 1), which forks the worker (pid 2). The init reaps
+        orphans and passes the worker's wait status out; the outer process exits with that same
+        status, so the engine sees the worker's own exit code or signal. The init dies with the
+        outer process (PR_SET_PDEATHSIG) and the kernel then kills every process in the
+        namespace: nothing a UDF starts, double-forked or setsid, outlives its worker.
+        ``keep_out``: descriptors (the engine's pipes) that only the worker keeps.
+        """
+        import select
         import signal
+        import struct
 
-        r, w = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            try:
-                self.kernel.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL))
-                signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps orphans
-                os.closerange(3, r)
-                os.closerange(r + 1, 1 << 16)
-                os.read(r, 1)  # EOF if the worker died before PR_SET_PDEATHSIG took effect
-            finally:
-                os._exit(0)
-        os.close(r)
-        self.init_pid, self._init_pipe = pid, w
+        status_r, status_w = os.pipe()
+        alive_r, alive_w = os.pipe()
+        init = os.fork()
+        if init:
+            for fd in (*keep_out, status_w, alive_r):
+                os.close(fd)
+            _mirror(init, status_r)  # never returns
+        try:
+            self.kernel.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL))
+            os.close(alive_w)
+            poller = select.poll()
+            poller.register(alive_r, select.POLLIN)
+            if poller.poll(0):  # EOF: the outer process died before the line above took effect
+                os._exit(1)
+            worker = os.fork()
+        except BaseException:
+            os._exit(1)
+        if worker == 0:
+            for fd in (status_r, status_w, alive_r):
+                os.close(fd)
+            return
+        try:
+            for fd in (*keep_out, status_r, alive_r):
+                os.close(fd)
+            while True:
+                pid, status = os.wait()  # orphans of the namespace are reparented here
+                if pid == worker:
+                    os.write(status_w, struct.pack("=i", status))
+                    break
+        finally:
+            os._exit(0)
+
+
+def _mirror(child: int, status_r: int) -> None:
+    """Wait for ``child`` and exit as the worker did (its status arrives on ``status_r``).
+    Never returns, whatever happens."""
+    import signal
+    import struct
+
+    code = 1
+    try:
+        _, status = os.waitpid(child, 0)
+        data = os.read(status_r, 4)
+        if len(data) == 4:
+            (status,) = struct.unpack("=i", data)
+        if os.WIFSIGNALED(status):
+            sig = os.WTERMSIG(status)
+            if sig not in (signal.SIGKILL, signal.SIGSTOP):  # these cannot be caught anyway
+                signal.signal(sig, signal.SIG_DFL)
+            os.kill(os.getpid(), sig)
+        code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1
+    finally:
+        os._exit(code)
 
 
 def _read_status() -> dict[str, str]:
@@ -1057,7 +1102,7 @@ def _measure(sandbox: _Sandbox | None) -> dict[str, Any]:
         return facts
     status = _read_status()
     ns = {}
-    for name in ("net", "pid_for_children", "ipc", "mnt", "user"):
+    for name in ("net", "pid", "ipc", "mnt", "user"):
         try:
             ns[name] = os.readlink(f"/proc/self/ns/{name}")
         except OSError:
@@ -1074,8 +1119,8 @@ def _measure(sandbox: _Sandbox | None) -> dict[str, Any]:
         routes_nowhere=_routes_nowhere(),
     )
     if sandbox is not None:
-        alive = sandbox.init_pid is not None and os.waitpid(sandbox.init_pid, os.WNOHANG)[0] == 0
-        facts.update(init_alive=alive, missing=dict(sandbox.missing))
+        # The init of its PID namespace is its parent, pid 1 (the engine sees that namespace).
+        facts.update(init_alive=os.getppid() == 1, missing=dict(sandbox.missing))
     return facts
 
 
@@ -1163,7 +1208,8 @@ def main() -> None:
     if init.get("sandbox") is not None and sys.platform.startswith("linux"):
         needed = [*_runtime_paths(), *init.get("read_dirs", []), init.get("tmpdir") or ""]
         sandbox = _Sandbox(init["sandbox"], init.get("tmpdir"), [p for p in needed if p])
-        sandbox.before_landlock()
+        sandbox.before_landlock(keep_out=[wire.rfd, wire.wfd])
+        wire.claim()  # this process may now be a fork of the one that read ``init``
     isolation = _isolate(init)
     if sandbox is not None:
         sandbox.after_landlock()
@@ -1175,12 +1221,7 @@ def main() -> None:
     sys.modules["_snowflake"] = make_snowflake_module()
     ready = {"isolation": isolation, "facts": facts, "python": sys.version.split()[0]}
     wire.send(("ready", ready))
-    worker = Worker(_remote_sql(wire))
-    try:
-        _serve(wire, worker)
-    finally:
-        if sandbox is not None:
-            sandbox.stop_init()
+    _serve(wire, Worker(_remote_sql(wire)))
 
 
 def _serve(wire: Wire, worker: Worker) -> None:

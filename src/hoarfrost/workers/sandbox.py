@@ -223,7 +223,7 @@ def measured_layers(facts: dict[str, Any], landlock: str) -> tuple[list[Layer], 
             "(no TCP, UDP, raw or packet traffic)",
         ),
         "pid-namespace": (
-            own("pid_for_children", "pid") and facts.get("init_alive", False),
+            own("pid") and facts.get("init_alive", False),
             "own PID namespace: every process the code starts dies with its worker",
         ),
         "ipc-namespace": (own("ipc"), "own IPC namespace"),
