@@ -644,3 +644,41 @@ def test_unprivileged_engine_gets_a_user_namespace(runtime: Path, tmp_path: Path
         assert proc.wait(10) == 0
     finally:
         subprocess.run(["rm", "-rf", str(public)], check=False)
+
+
+# -- a kernel that refuses layers ----------------------------------------------------------------
+
+REFUSING_LAUNCHER = """
+import errno, os, sys
+import pyseccomp as sc
+
+f = sc.SyscallFilter(sc.ALLOW)
+f.add_rule(sc.ERRNO(errno.EPERM), "unshare")  # as in a container that forbids namespaces
+f.load()
+os.execv(sys.argv[1], sys.argv[1:])
+"""
+
+
+def test_refused_layers_are_reported_and_the_worker_still_runs(
+    runtime: Path, tmp_path: Path
+) -> None:
+    """A runtime started where unshare() is refused: no namespaces (hence, as root, no switch
+    of uid either), yet the worker runs with every other layer and says what it lacks."""
+    launcher = tmp_path / "launcher.py"
+    launcher.write_text(REFUSING_LAUNCHER)
+    wrapper = tmp_path / "python-without-namespaces"
+    wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{launcher}" "{runtime}" "$@"\n')
+    wrapper.chmod(0o755)
+    with WorkerPool(wrapper, None, size=1, timeout=20, log_path=tmp_path / "w.log") as pool:
+        assert list(pool.call(OK, [[1]], 1)) == [2]
+        layers, text = set(pool.layers), pool.isolation
+    refused = {"network-namespace", "pid-namespace", "ipc-namespace"}
+    assert not refused & layers
+    assert {"no-capabilities", "no-new-privileges", "memory-limit"} <= layers
+    missing = text.split("NOT in force: ")[1]
+    for name in refused:
+        assert f"{name} (unshare: Operation not permitted)" in missing
+    if os.geteuid() == 0:
+        assert "unprivileged-uid" not in layers and "unprivileged-uid (" in missing
+    if ctypes.util.find_library("seccomp"):
+        assert "seccomp" in layers

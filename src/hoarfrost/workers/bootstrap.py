@@ -9,8 +9,11 @@ Life of a worker (see ``protocol.py`` for the message list):
 
 1. move the protocol pipes off fds 0/1, so that ``print`` and C-level writes of user code land in
    the log (fd 2, opened by the pool), never in the protocol stream;
-2. read ``init``: apply the memory limit to itself (RLIMIT_AS), restrict itself with Landlock, put
-   the environment on ``sys.path`` and install the ``_snowflake`` module;
+2. read ``init``: apply the memory limit to itself (RLIMIT_AS), put itself in the kernel sandbox
+   (namespaces, an unprivileged uid, no capabilities, Landlock, a process limit, seccomp: see
+   "The kernel sandbox" below; from then on the answering process is a child of the one the
+   engine started), report what is in force, put the environment on ``sys.path`` and install
+   the ``_snowflake`` module;
 3. answer ``load`` / ``call`` / ``udtf`` / ``proc`` until ``shutdown`` or EOF.
 
 Values arrive and leave as plain Python values (the engine converts Arrow <-> Python); ``_plain``
@@ -866,7 +869,8 @@ class _Sandbox:
         self.needed = sorted({os.path.realpath(p) for p in needed if os.path.isdir(p)})
 
     def _refused(self, layer: str, exc: BaseException) -> None:
-        self.missing.setdefault(layer, str(exc))
+        text = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        self.missing.setdefault(layer, text)
 
     def before_landlock(self, keep_out: list[int]) -> None:
         """Namespaces, uid and capabilities, then (in a new PID namespace) the split into three

@@ -248,7 +248,8 @@ def measured_layers(facts: dict[str, Any], landlock: str) -> tuple[list[Layer], 
             "EPERM)",
         ),
         "process-limit": (
-            0 < limit <= (facts.get("asked_process_limit") or 0),
+            # root is exempt from RLIMIT_NPROC: the limit holds only for another uid
+            0 < limit <= (facts.get("asked_process_limit") or 0) and 0 not in uid,
             f"at most {limit} processes and threads",
         ),
         "memory-limit": (
@@ -265,7 +266,10 @@ def measured_layers(facts: dict[str, Any], landlock: str) -> tuple[list[Layer], 
         if ok:
             in_force.append(Layer(name, text))
         elif name in asked:
-            missing[name] = missing_why.get(name) or "not in force (checked in the worker)"
+            why = missing_why.get(name) or "not in force (checked in the worker)"
+            if name == "process-limit" and 0 in uid:
+                why = "the worker runs as root, which RLIMIT_NPROC does not limit"
+            missing[name] = why
     if not checks["landlock"][0]:
         missing["landlock"] = landlock
     return in_force, missing
