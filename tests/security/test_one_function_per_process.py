@@ -12,15 +12,18 @@ import hoarfrost
 
 MARKER = "victim-argument-7Qx2"
 
-VICTIM = """
+# Workers live in their own PID namespaces, where every one of them is pid 2: a process is told
+# apart by a token kept on its ``sys`` module, which every function run in that process shares.
+PROCESS_TOKEN = "__import__('sys').__dict__.setdefault('_t', __import__('os').urandom(8).hex())"
+
+VICTIM = f"""
 KEPT = []
 def victim(x):
-    import os
     KEPT.append(x)  # the argument, kept in the victim's process
-    return str(os.getpid())
+    return {PROCESS_TOKEN}
 """
-SNOOP = """
-import gc, os, sys
+SNOOP = f"""
+import gc, sys
 def snoop(reversed_probe):
     probe = reversed_probe[::-1]  # the argument itself never matches
     found = 0
@@ -33,7 +36,7 @@ def snoop(reversed_probe):
         except Exception:
             pass
     victims = [m for m in sys.modules.values() if hasattr(m, "victim")]
-    return f"{os.getpid()}:{found}:{len(victims)}"
+    return f"{{{PROCESS_TOKEN}}}:{{found}}:{{len(victims)}}"
 """
 
 
@@ -67,7 +70,7 @@ def test_another_function_finds_nothing_through_gc(account: Any) -> None:
 
 
 def test_two_overloads_and_a_replacement_run_in_separate_processes(account: Any) -> None:
-    body = "import os\ndef h(*a):\n    return str(os.getpid())\n"
+    body = f"def h(*a):\n    return {PROCESS_TOKEN}\n"
     _create(account, "pid_of", "", body, "h")
     _create(account, "pid_of", "x INT", body, "h")
     first = account.execute("SELECT pid_of()").fetchone()[0]
