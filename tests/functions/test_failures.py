@@ -53,7 +53,13 @@ def test_crash_fails_only_its_query(con: hoarfrost.Connection) -> None:
 
 
 def test_timeout_and_memory_limit(repo_server: PypiServer, shared_cache: Path) -> None:
-    con = open_account(repo_server, shared_cache, worker_timeout=2, worker_memory_limit="400M")
+    con = open_account(
+        repo_server,
+        shared_cache,
+        worker_timeout=2,
+        worker_memory_limit="400M",
+        worker_process_limit=8,
+    )
     try:
         con.execute(OK)
         con.execute(_bad("spinner", "    while True:\n        pass"))
@@ -68,8 +74,20 @@ def test_timeout_and_memory_limit(repo_server: PypiServer, shared_cache: Path) -
             (r[0], r[1]) for r in rows(con, "SHOW PARAMETERS LIKE 'PYTHON_UDF%' IN ACCOUNT")
         )
         assert (
-            "timeout 2 s per batch; memory 400 MiB per worker" in limits["PYTHON_UDF_WORKER_LIMITS"]
+            "timeout 2 s per batch; memory 400 MiB per worker; 8 processes and threads per worker"
+            in limits["PYTHON_UDF_WORKER_LIMITS"]
         )
+        # the account's process limit reaches the workers: the ninth thread is refused
+        con.execute(
+            "CREATE FUNCTION spawner() RETURNS INT LANGUAGE PYTHON RUNTIME_VERSION = '3.11' "
+            "HANDLER = 'f' AS $$\nimport threading\ndef f():\n    stop = threading.Event()\n"
+            "    started = 0\n    try:\n        for _ in range(32):\n"
+            "            threading.Thread(target=stop.wait, daemon=True).start()\n"
+            "            started += 1\n    except RuntimeError:\n        pass\n"
+            "    stop.set()\n    return started\n$$"
+        )
+        (started,) = rows(con, "SELECT spawner()")[0]
+        assert 0 < started < 8
     finally:
         close_account(con)
 

@@ -261,13 +261,14 @@ def _parameter_rows(session: Context, scope: str) -> list[tuple[str, str, str, s
         ),
         (
             "PYTHON_UDF_WORKER_LIMITS",
-            f"pool size {settings.worker_pool_size} per environment; timeout "
+            f"pool size {settings.worker_pool_size} per function; timeout "
             f"{float(settings.worker_timeout):g} s per batch; memory "
-            f"{int(settings.worker_memory_limit) / (1 << 20):g} MiB per worker",
+            f"{int(settings.worker_memory_limit) / (1 << 20):g} MiB per worker; "
+            f"{settings.worker_process_limit} processes and threads per worker",
             "",
             "SYSTEM",
-            "Settings HOARFROST_WORKER_POOL_SIZE, HOARFROST_WORKER_TIMEOUT and "
-            "HOARFROST_WORKER_MEMORY_LIMIT (read only).",
+            "Settings HOARFROST_WORKER_POOL_SIZE, HOARFROST_WORKER_TIMEOUT, "
+            "HOARFROST_WORKER_MEMORY_LIMIT and HOARFROST_WORKER_PROCESS_LIMIT (read only).",
             "STRING",
         ),
         (

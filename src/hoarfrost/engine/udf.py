@@ -1,8 +1,10 @@
-"""Python functions inside DuckDB: worker pools per environment and the registration of each
+"""Python functions inside DuckDB: worker pools per function and the registration of each
 routine as a DuckDB Arrow UDF (``engine.service("udf")``, see :func:`udf_service`).
 
-- One :class:`WorkerPool` per (runtime executable, environment key), kept warm and closed with
-  the engine. Settings: ``worker_pool_size``, ``worker_timeout``, ``worker_memory_limit``; the
+- One :class:`WorkerPool` per function definition (:attr:`Routine.worker_key`: a worker runs one
+  function's code only), kept warm, retired when the function is replaced or dropped and closed
+  with the engine. Settings: ``worker_pool_size``, ``worker_timeout``, ``worker_memory_limit``,
+  ``worker_process_limit``; the
   user code's stdout/stderr go to ``<home or cache>/logs/python_udf.log``.
 - Each routine is registered under its stable ``duck_name`` (see :class:`Routine`) on a
   connection this service owns, so registrations outlive sessions and are visible to every
@@ -97,6 +99,7 @@ class UdfService:
                     timeout=float(settings.worker_timeout),
                     memory_limit=int(settings.worker_memory_limit),
                     log_path=self.log_path,
+                    process_limit=int(settings.worker_process_limit),
                 )
                 found = self._pools[key] = (routine.duck_name, pool)
             return found[1]
