@@ -99,7 +99,12 @@ SETTINGS: dict[str, Setting] = {
             "DuckDB worker threads (default: DuckDB's own, the number of cores).",
             _int,
         ),
-        Setting("worker_pool_size", os.cpu_count() or 1, "Worker processes per function (each runs one function's code).", _int),
+        Setting(
+            "worker_pool_size",
+            os.cpu_count() or 1,
+            "Worker processes per function (each runs one function's code).",
+            _int,
+        ),
         Setting("worker_timeout", 180.0, "Seconds one batch may run in a worker.", _float),
         Setting("worker_memory_limit", 2 << 30, "Address-space limit of a worker (bytes).", _size),
         Setting(

@@ -107,3 +107,47 @@ def test_sql_errors_reach_the_procedure_code(runner: Runner) -> None:
     spec = FunctionSpec("P", PROC, "failing", kind="procedure")
     res = runner.call_procedure(spec, [], FakeSql())
     assert res.value == "SnowparkSQLException: invalid identifier 'NONSENSE'"
+
+
+LINGERING = """
+import threading
+
+STATE = {}
+
+def run(session, step):
+    if step == "first":
+        def later(direct):
+            STATE["go"].wait(30)
+            try:
+                if direct:  # past the session's own check, straight to the engine's channel
+                    session._sql(session._call, "SELECT 'stale direct'")
+                else:
+                    session.sql("SELECT 'stale'").collect()
+                STATE[direct] = "ran"
+            except Exception as exc:
+                STATE[direct] = type(exc).__name__ + ": " + str(exc)
+        STATE["go"] = threading.Event()
+        STATE["threads"] = [threading.Thread(target=later, args=(d,)) for d in (False, True)]
+        for t in STATE["threads"]:
+            t.start()
+        return "started"
+    STATE["go"].set()
+    for t in STATE["threads"]:
+        t.join(30)
+    session.sql("SELECT 'own'").collect()
+    return STATE[False] + " | " + STATE[True]
+"""
+
+
+def test_a_thread_left_by_an_earlier_call_cannot_run_sql(runner: Runner) -> None:
+    # A procedure's SQL channel serves the call that is running, not a thread an earlier call
+    # left behind (which would otherwise run SQL in the later caller's session).
+    spec = FunctionSpec(
+        "P", LINGERING, "run", kind="procedure", arg_types=(SqlType.parse("VARCHAR"),)
+    )
+    first, second = FakeSql(), FakeSql()
+    assert runner.call_procedure(spec, ["first"], first).value == "started"
+    outcome = runner.call_procedure(spec, ["second"], second).value
+    assert outcome.count("SnowparkSQLException") == 2, outcome
+    assert "procedure call that has ended" in outcome.split(" | ")[0]
+    assert first.queries == [] and second.queries == ["SELECT 'own'"]

@@ -31,6 +31,7 @@ import os
 import pickle
 import struct
 import sys
+import threading
 import traceback
 import types
 from collections.abc import Callable, Iterable
@@ -51,6 +52,9 @@ class Wire:
         self.rfd, self.wfd = read_fd, write_fd
         self._buf = bytearray(1 << 18)  # header and body usually arrive in one read
         self._owner = os.getpid()
+        # A procedure's SQL (from any of its threads) and the call's answer take turns: the one
+        # who sends a request reads its answer before anyone else speaks on the pipe.
+        self.turn = threading.Lock()
 
     def claim(self) -> None:
         self._owner = os.getpid()
@@ -411,6 +415,9 @@ class Row(tuple):  # type: ignore[type-arg]
         return (tuple, (tuple(self),))  # leave as a plain tuple: the engine knows no Row
 
 
+SqlRunner = Callable[[str, str], "tuple[list[str], list[list[Any]]]"]
+
+
 class DataFrame:
     """The lazily evaluated result of ``session.sql``; ``collect`` runs it."""
 
@@ -430,8 +437,21 @@ class DataFrame:
 
 
 class Session:
-    def __init__(self, run: Callable[[str], tuple[list[str], list[list[Any]]]]):
-        self.run = run
+    """A procedure's session: valid for its own call only (the engine checks the call token)."""
+
+    def __init__(self, sql: SqlRunner, call: str):
+        self._sql, self._call, self._open = sql, call, True
+
+    def run(self, query: str) -> tuple[list[str], list[list[Any]]]:
+        if not self._open:
+            raise SnowparkSQLException(
+                "This session belongs to a procedure call that has ended; SQL can only be run "
+                "during the call."
+            )
+        return self._sql(self._call, query)
+
+    def close(self) -> None:
+        self._open = False
 
     def sql(self, query: str) -> DataFrame:
         return DataFrame(self, query)
@@ -1132,9 +1152,6 @@ def _measure(sandbox: _Sandbox | None) -> dict[str, Any]:
 # Main loop
 
 
-SqlRunner = Callable[[str], "tuple[list[str], list[list[Any]]]"]
-
-
 class Worker:
     """Loaded functions and the dispatch of requests; ``sql`` runs a procedure's SQL."""
 
@@ -1160,7 +1177,11 @@ class Worker:
         return self.functions[p["id"]].udtf(p["partitions"])
 
     def proc(self, p: dict[str, Any]) -> Any:
-        return self.functions[p["id"]].procedure(Session(self.sql), p["args"])
+        session = Session(self.sql, p["call"])
+        try:
+            return self.functions[p["id"]].procedure(session, p["args"])
+        finally:
+            session.close()
 
     def handle(self, tag: str, payload: dict[str, Any]) -> tuple[str, Any]:
         try:
@@ -1176,9 +1197,11 @@ class Worker:
 
 
 def _remote_sql(wire: Wire) -> SqlRunner:
-    def run(query: str) -> tuple[list[str], list[list[Any]]]:
-        wire.send(("sql", query))  # the engine answers before anything else happens on the pipe
-        tag, payload = wire.recv()
+    def run(call: str, query: str) -> tuple[list[str], list[list[Any]]]:
+        with wire.turn:
+            # the engine answers before anything else happens on the pipe
+            wire.send(("sql", {"call": call, "query": query}))
+            tag, payload = wire.recv()
         if tag == "sql_error":
             raise SnowparkSQLException(payload)
         return list(payload["columns"]), [list(r) for r in payload["rows"]]
@@ -1243,10 +1266,12 @@ def _serve(wire: Wire, worker: Worker) -> None:
             wire.send(("error", {"kind": "memory", "type": "MemoryError", "message": ""}))
             os._exit(3)
         _flush()
-        try:
-            wire.send(reply)
-        except Exception as exc:  # a result pickle refused (e.g. an object of a user class)
-            wire.send(("error", {"kind": "contract", "message": f"unreturnable result: {exc}"}))
+        with wire.turn:  # a thread of the call may be waiting for its SQL's answer
+            try:
+                wire.send(reply)
+            except Exception as exc:  # a result pickle refused (e.g. an object of a user class)
+                message = f"unreturnable result: {exc}"
+                wire.send(("error", {"kind": "contract", "message": message}))
 
 
 if __name__ == "__main__":

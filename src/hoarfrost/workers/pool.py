@@ -316,7 +316,7 @@ class WorkerPool(Runner):
                 if tag != "sql":
                     return tag, payload
                 started = time.monotonic()
-                answer = _run_sql(on_sql, payload)
+                answer = _run_sql(on_sql, payload, message)
                 deadline += time.monotonic() - started  # the engine's SQL time is not the code's
                 worker.channel.send(answer, deadline)
         except ChannelTimeout:
@@ -348,11 +348,21 @@ class WorkerPool(Runner):
         )
 
 
-def _run_sql(on_sql: OnSql | None, query: str) -> tuple[str, Any]:
-    if on_sql is None:
+def _run_sql(on_sql: OnSql | None, request: Any, current: tuple[str, Any]) -> tuple[str, Any]:
+    """Serve a procedure's SQL request, only when it carries the running call's token."""
+    if not (isinstance(request, dict) and isinstance(request.get("query"), str)):
+        raise ProtocolViolation("a SQL request is not {'call': ..., 'query': str}")
+    tag, payload = current
+    if on_sql is None or tag != "proc":
         return ("sql_error", "SQL can only be run from a procedure.")
+    if request.get("call") != payload.get("call"):
+        return (
+            "sql_error",
+            "SQL can only be run from the procedure call that is running: this session belongs "
+            "to a call that has ended.",
+        )
     try:
-        columns, rows = on_sql(query)
+        columns, rows = on_sql(request["query"])
     except Exception as exc:  # the engine's error, shown to the procedure's code as its message
         return ("sql_error", str(exc))
     return ("sql_result", {"columns": list(columns), "rows": [list(r) for r in rows]})

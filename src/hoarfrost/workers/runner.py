@@ -10,6 +10,7 @@ tests that need functions but not isolation.
 from __future__ import annotations
 
 import array
+import secrets
 import sys
 import threading
 from collections.abc import Sequence
@@ -95,9 +96,10 @@ class Runner:
         self, spec: FunctionSpec, args: Sequence[Any], on_sql: OnSql
     ) -> ProcedureResult:
         """Run a procedure; ``on_sql(text) -> (columns, rows)`` serves its ``session.sql``."""
-        res = self._ok(
-            spec, self._request(spec, "proc", {"id": spec.id, "args": list(args)}, on_sql)
-        )
+        # The call's own token: SQL that arrives without it (from a thread an earlier call left
+        # running) is refused, so the channel serves this call and its session only.
+        payload = {"id": spec.id, "args": list(args), "call": secrets.token_hex(16)}
+        res = self._ok(spec, self._request(spec, "proc", payload, on_sql))
         if res["table"]:
             return ProcedureResult(columns=res["columns"], rows=res["rows"])
         return ProcedureResult(value=res["value"])
@@ -148,6 +150,7 @@ class FakeRunner(Runner):
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._on_sql: OnSql | None = None
+        self._call_token: str | None = None
         self._worker = bootstrap.Worker(self._sql)
         sys.modules.setdefault("_snowflake", bootstrap.make_snowflake_module())
 
@@ -155,8 +158,8 @@ class FakeRunner(Runner):
     def isolation(self) -> str:
         return "none (in-process fake runner for tests)"
 
-    def _sql(self, query: str) -> tuple[list[str], list[list[Any]]]:
-        if self._on_sql is None:
+    def _sql(self, call: str, query: str) -> tuple[list[str], list[list[Any]]]:
+        if self._on_sql is None or call != self._call_token:
             raise bootstrap.SnowparkSQLException("SQL is only available to procedures.")
         try:
             cols, rows = self._on_sql(query)
@@ -172,8 +175,8 @@ class FakeRunner(Runner):
                 reply = self._worker.handle("load", spec.load_message())
                 if reply[0] != "ok":
                     return reply
-            self._on_sql = on_sql
+            self._on_sql, self._call_token = on_sql, payload.get("call")
             try:
                 return self._worker.handle(tag, payload)
             finally:
-                self._on_sql = None
+                self._on_sql = self._call_token = None
