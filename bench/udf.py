@@ -19,7 +19,10 @@ function registered through DuckDB's Python UDF API. Measured side by side in on
 * latency     warm ``SELECT f(1)`` vs ``SELECT 1`` through the same hoarfrost connection
               (medians); target <= 2 ms more;
 * memory      peak RSS of this process plus its worker processes, sampled from /proc during the
-              runs (the bench's own pypiserver is not counted); target < 1 GiB.
+              runs (the bench's own pypiserver is not counted); target < 1 GiB;
+* cold start  a new worker pool's first call (start the worker, apply its sandbox, load the
+              function, answer) with the kernel sandbox vs without it (``sandbox=False``: the
+              worker still has Landlock and its memory limit); medians, target <= +30 ms.
 
 The vectorized function needs pandas in its environment: like ``tests/functions``, the bench
 downloads the pandas/numpy wheels from PyPI once into ``~/.cache/hoarfrost-test-wheels``, serves
@@ -52,6 +55,10 @@ from tests.support.downloads import download_wheels  # noqa: E402
 from tests.support.pypiserver import PypiServer  # noqa: E402
 
 import hoarfrost  # noqa: E402
+from hoarfrost.engine.resolution import packages_of  # noqa: E402
+from hoarfrost.workers.pool import WorkerPool  # noqa: E402
+from hoarfrost.workers.spec import FunctionSpec  # noqa: E402
+from hoarfrost.workers.types import SqlType  # noqa: E402
 
 USER, PASSWORD = "bench-bot", "Bench-Repo-Pa55word"
 WHEEL_CACHE = Path(
@@ -222,6 +229,37 @@ def latency(con: hoarfrost.Connection, runs: int) -> None:
     )
 
 
+def cold_start(con: hoarfrost.Connection, runs: int) -> None:
+    executable = packages_of(con.engine).runtime("3.11").executable
+    int_type = SqlType.parse("INT")
+    spec = FunctionSpec(
+        "F", "def f(x):\n    return x + 1\n", "f", arg_types=(int_type,), returns=int_type
+    )
+
+    def once(sandbox: bool) -> float:
+        start = time.perf_counter()
+        with WorkerPool(executable, None, timeout=30.0, sandbox=sandbox) as pool:
+            if list(pool.call(spec, [[1]], 1)) != [2]:
+                raise SystemExit("cold start: wrong answer")
+            elapsed = time.perf_counter() - start
+            layers = pool.layers
+        if sandbox and "seccomp" not in layers:
+            raise SystemExit(f"cold start: the sandbox is not in force here ({layers})")
+        return elapsed
+
+    once(True), once(False)  # warm the page cache for both
+    plain, boxed = [], []
+    for _ in range(runs):  # interleaved: both see the same machine weather
+        plain.append(once(False))
+        boxed.append(once(True))
+    p, b = statistics.median(plain) * 1e3, statistics.median(boxed) * 1e3
+    print(
+        f"cold start: sandboxed worker {b:.1f} ms | unsandboxed {p:.1f} ms (medians of {runs}) | "
+        f"+{b - p:.1f} ms (target <= +30 ms) {verdict(b - p <= 30.0)}",
+        flush=True,
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -229,6 +267,7 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=10_000_000)
     ap.add_argument("--repeat", type=int, default=3, help="timed runs per side (best is kept)")
     ap.add_argument("--latency-runs", type=int, default=500)
+    ap.add_argument("--cold-runs", type=int, default=15, help="cold starts timed per side")
     ap.add_argument("--cache", type=Path, default=ROOT / "bench" / ".cache" / "udf")
     args = ap.parse_args()
 
@@ -326,6 +365,7 @@ def run(con: hoarfrost.Connection, server: PypiServer, exclude: set[int], args: 
         flush=True,
     )
     peer.close()
+    cold_start(con, args.cold_runs)
 
 
 if __name__ == "__main__":

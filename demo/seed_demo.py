@@ -5,7 +5,10 @@
 3. makes `snowflake-snowpark-python` and its dependencies available in that repository
    (downloaded from PyPI once, cached in .cache/demo-wheels),
 4. runs the SEED.md statements, pointed at that repository, printing each result,
-5. stops the server.
+5. shows a second user, with a role of its own, using the repository once the administrator
+   granted the role USAGE on it (and not before), while the administrator's function stays
+   out of its reach,
+6. stops the server.
 
 The procedure body in SEED.md uses `test_whl_package` without importing it: CREATE succeeds and
 CALL fails with a NameError; the demo shows that, then runs the corrected body.
@@ -65,6 +68,39 @@ def seed_statements(server: PypiServer) -> list[str]:
     ]
 
 
+ANALYST_FUNCTION = """CREATE OR REPLACE FUNCTION dana_udf()
+  RETURNS STRING
+  LANGUAGE PYTHON
+  RUNTIME_VERSION = '3.11'
+  ARTIFACT_REPOSITORY = my_python_repo
+  ARTIFACT_REPOSITORY_PACKAGES = ('test_whl_package')
+  HANDLER = 'run'
+AS $$
+import test_whl_package
+
+def run():
+  return 'dana: ' + test_whl_package.say_hello()
+$$"""
+
+# The administrator makes a role and a user; then (who runs it, statement): the user tries the
+# repository before and after the grant.
+ROLE_SETUP = [
+    "CREATE ROLE data_engineer",
+    "CREATE USER dana PASSWORD = 'Dana-Demo-Pa55' DEFAULT_ROLE = data_engineer",
+    "GRANT ROLE data_engineer TO USER dana",
+]
+ROLE_STATEMENTS = [
+    ("dana", "SELECT CURRENT_USER(), CURRENT_ROLE()"),
+    ("dana", ANALYST_FUNCTION),
+    ("admin", "GRANT USAGE ON ARTIFACT REPOSITORY my_python_repo TO ROLE data_engineer"),
+    ("dana", ANALYST_FUNCTION),
+    ("dana", "SELECT dana_udf()"),
+    ("dana", "SELECT test_udf()"),
+    ("dana", "SHOW USER FUNCTIONS"),
+    ("admin", "SHOW GRANTS TO ROLE data_engineer"),
+]
+
+
 def snowpark_wheels() -> Path:
     """snowflake-snowpark-python and its dependencies for CPython 3.11, downloaded once."""
     platforms = [a for p in PLATFORMS for a in ("--platform", p)]
@@ -102,11 +138,17 @@ def main() -> None:
             (packages / wheel.name).symlink_to(wheel)
         with PypiServer(packages, Path(tmp) / "server", auth=(USER, PASSWORD)) as server:
             console.print(f"Local repository: {server.index_url} (user {USER}, htpasswd)")
-            with hoarfrost.connect(
-                Path(tmp) / "account", cache_dir=ROOT / ".cache" / "hoarfrost"
-            ) as con:
+            account, cache = Path(tmp) / "account", ROOT / ".cache" / "hoarfrost"
+            with hoarfrost.connect(account, cache_dir=cache) as con:
                 for sql in seed_statements(server):
                     show(console, sql, con)
+                console.rule("[bold]A second user, with a role of its own")
+                for sql in ROLE_SETUP:
+                    show(console, sql, con)
+                with hoarfrost.connect(account, cache_dir=cache, user="dana") as dana:
+                    for who, sql in ROLE_STATEMENTS:
+                        console.print(f"[bold]{who}>[/bold]", highlight=False)
+                        show(console, sql, con if who == "admin" else dana)
 
 
 if __name__ == "__main__":

@@ -447,9 +447,11 @@ def serve(home: str | None, host: str, port: int) -> None:
     """Serve the Snowflake wire protocol (plain HTTP, loopback only) for the account in --home,
     so the Snowflake connectors connect with protocol="http", host, port, user and password.
 
-    Users come from HOARFROST_SERVER_USERS ('user:password,...') or the file named by
+    The first users come from HOARFROST_SERVER_USERS ('user:password,...') or the file named by
     HOARFROST_SERVER_USERS_FILE; else a password is generated for HOARFROST once and kept in
-    <home>/server-credentials (0600).
+    <home>/server-credentials (0600). They are created in the account at start (the first one
+    holds ACCOUNTADMIN); logins are checked against the account's users, which CREATE / ALTER /
+    DROP USER manage.
     """
     from hoarfrost.server import serve as run_server
 

@@ -47,7 +47,8 @@ class Connection:
     ):
         self.settings = settings
         self._engine = open_engine(home if home is not None else settings.home, settings)
-        kwargs: dict[str, Any] = {}
+        # The connection's own settings name its user and role (the engine may be shared).
+        kwargs: dict[str, Any] = {"user": settings.user, "role": settings.role}
         if database is not None:
             kwargs["database"] = database.upper()
             kwargs["schema"] = (schema or "PUBLIC").upper()

@@ -320,22 +320,27 @@ CASES = [
         "001008 (22023): Invalid level 'GALAXY' for SYSTEM$GET_DEFAULT_PYTHON_ARTIFACT_REPOSITORY; use 'schema', 'database' or 'account'.",
     ),
     (
-        ["CREATE ROLE dev", "USE ROLE dev"],
+        ["CREATE ROLE dev", "GRANT ROLE dev TO USER hoarfrost", "USE ROLE dev"],
         "CREATE API INTEGRATION i API_PROVIDER = ARTIFACT_REPOSITORY_API API_ALLOWED_PREFIXES = ('https://a.com')",
         "003001 (42501): SQL access control error:\nInsufficient privileges to operate on account: CREATE INTEGRATION needs the ACCOUNTADMIN role or a grant of CREATE INTEGRATION ON ACCOUNT (current role DEV).",
     ),
     (
-        ["CREATE ROLE dev", "USE ROLE dev"],
+        ["CREATE ROLE dev", "GRANT ROLE dev TO USER hoarfrost", "USE ROLE dev"],
         "DESCRIBE ARTIFACT REPOSITORY my_python_repo",
         "002003 (42S02): SQL compilation error:\nObject 'HOARFROST.PUBLIC.MY_PYTHON_REPO' does not exist or not authorized.",
     ),
     (
-        ["CREATE ROLE dev", "USE ROLE dev"],
+        [
+            "CREATE ROLE dev",
+            "GRANT ROLE dev TO USER hoarfrost",
+            "GRANT USAGE ON SECRET my_repo_secret TO ROLE dev",
+            "USE ROLE dev",
+        ],
         "ALTER SECRET my_repo_secret SET PASSWORD = 'x'",
         "003001 (42501): SQL access control error:\nInsufficient privileges to operate on secret 'MY_REPO_SECRET'. The role DEV needs OWNERSHIP.",
     ),
     (
-        ["CREATE ROLE dev", "USE ROLE dev"],
+        ["CREATE ROLE dev", "GRANT ROLE dev TO USER hoarfrost", "USE ROLE dev"],
         "ALTER ACCOUNT SET PACKAGES POLICY x",
         "003001 (42501): SQL access control error:\nInsufficient privileges to operate on account: APPLY PACKAGES POLICY needs the ACCOUNTADMIN role or a grant of APPLY PACKAGES POLICY ON ACCOUNT (current role DEV).",
     ),

@@ -193,6 +193,8 @@ def test_execution_needs_usage_on_the_repository(con: hoarfrost.Connection) -> N
     the repository is reported as not found; a grant lets it run."""
     con.execute(PINNED.format(temp="", name="uses_repo", version="2.0"))
     con.execute("CREATE ROLE analyst")
+    con.execute("GRANT ROLE analyst TO USER hoarfrost")
+    con.execute("GRANT USAGE ON FUNCTION uses_repo() TO ROLE analyst")
     con.execute("USE ROLE analyst")
     error = error_of(con, "SELECT uses_repo()")
     assert str(error) == (

@@ -124,6 +124,7 @@ def test_execute_as_owner_and_caller(con: hoarfrost.Connection) -> None:
             "def run(session):\n"
             "    return session.sql('SELECT CURRENT_ROLE()').collect()[0][0]\n$$"
         )
+        con.execute(f"GRANT USAGE ON PROCEDURE whoami_{mode}() TO ROLE PUBLIC")
     session = con.session
     session.role = "PUBLIC"
     try:

@@ -214,12 +214,12 @@ def test_the_engines_duckdb_alone_refuses(template: str, account: tuple[Any, Pat
 
 def test_the_engines_duckdb_still_reaches_its_own_files(account: tuple[Any, Path]) -> None:
     """The lock-down leaves what the account needs: new databases, spilling, temp tables."""
-    con, _ = account
-    con.execute("CREATE DATABASE IF NOT EXISTS second_db")
-    con.execute("CREATE OR REPLACE TABLE second_db.public.t AS SELECT 1 AS a")
-    assert con.execute("SELECT a FROM second_db.public.t").fetchall() == [(1,)]
-    con.execute("DROP DATABASE second_db")
-    con.execute("USE DATABASE hoarfrost")
+    _, home = account
+    with hoarfrost.connect(home) as con:  # creating databases is for SYSADMIN and above
+        con.execute("CREATE DATABASE IF NOT EXISTS second_db")
+        con.execute("CREATE OR REPLACE TABLE second_db.public.t AS SELECT 1 AS a")
+        assert con.execute("SELECT a FROM second_db.public.t").fetchall() == [(1,)]
+        con.execute("DROP DATABASE second_db")
 
 
 def test_home_directories_and_files_are_private(account: tuple[Any, Path]) -> None:

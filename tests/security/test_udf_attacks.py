@@ -28,7 +28,6 @@ from tests.support.pypiserver import PypiServer
 from tests.support.wheels import build_wheel
 from tests.workers.test_sandbox import (
     CALLS,
-    FORK_BOMB,
     GRANDCHILD,
     SEND,
     SOCKETS,
@@ -47,6 +46,22 @@ def f(path):
         return 'connected'
     except OSError as exc:
         return errno.errorcode[exc.errno]
+"""
+# Forks until the kernel says no: every child waits for the same deadline before leaving, so the
+# population only grows and the account's process limit (64 by default) is always reached.
+FORK_BOMB = """
+import os, time
+def f():
+    end = time.time() + 2.0
+    for _ in range(1000):
+        try:
+            pid = os.fork()
+        except BlockingIOError:
+            return "EAGAIN"
+        if pid == 0:
+            time.sleep(max(0.0, end - time.time()))
+            os._exit(0)
+    return "no limit"
 """
 SNIFF = """
 import errno, socket, time

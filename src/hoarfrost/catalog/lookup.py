@@ -20,7 +20,7 @@ __all__ = [
     "title",
 ]
 
-ACCOUNT_LEVEL = {"INTEGRATION", "DATABASE", "ROLE"}
+ACCOUNT_LEVEL = {"INTEGRATION", "DATABASE", "ROLE", "USER"}
 
 
 def title(kind: str) -> str:

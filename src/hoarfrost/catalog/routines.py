@@ -17,6 +17,7 @@ from functools import cached_property
 from typing import Any
 
 from hoarfrost.catalog.lookup import not_found
+from hoarfrost.catalog.privileges import has_privilege
 from hoarfrost.catalog.scope import Scope
 from hoarfrost.catalog.store import CatalogObject
 from hoarfrost.errors import InvalidValue, ProgrammingError
@@ -34,6 +35,7 @@ __all__ = [
     "overloads",
     "parse_type",
     "signature_of",
+    "usable",
 ]
 
 ROUTINE_KINDS = ("FUNCTION", "PROCEDURE")
@@ -190,10 +192,16 @@ class Routine:
         return f"{quote_ident(self.name)}{families} RETURN {self.returns_text()}"
 
 
+def usable(scope: Scope, obj: CatalogObject) -> bool:
+    """A routine the scope may call or describe: its session's temporary one, or one an active
+    role owns or holds USAGE on. The others do not exist for it (the reference's rule)."""
+    return obj.key in scope.temp_objects or has_privilege(scope, "USAGE", obj)
+
+
 def _routines(scope: Scope, kind: str, db: str, schema: str, name: str) -> list[Routine]:
     found: dict[str, Routine] = {}
     for obj in scope.catalog.list(kind, db, schema):
-        if obj.name == name:
+        if obj.name == name and usable(scope, obj):
             found[obj.signature] = Routine(obj)
     for key, obj in scope.temp_objects.items():
         if key[:4] == (kind, db, schema, name):

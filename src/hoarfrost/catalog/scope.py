@@ -24,6 +24,8 @@ class Scope(Protocol):
     id: int
     user: str
     role: str
+    # USE SECONDARY ROLES ALL: every role the user holds acts too (NONE: the primary only).
+    secondary_roles: bool
     database: str | None
     schema: str | None
     # TEMPORARY objects live with their session only, keyed like CatalogObject.key.

@@ -35,6 +35,20 @@ _SCHEMA = [
     """CREATE TABLE IF NOT EXISTS grants (
         privilege VARCHAR NOT NULL, kind VARCHAR NOT NULL, target VARCHAR NOT NULL,
         role VARCHAR NOT NULL, PRIMARY KEY (privilege, kind, target, role))""",
+    # Added after the first release: catalogs made before them gain the columns on open.
+    "ALTER TABLE grants ADD COLUMN IF NOT EXISTS granted_by VARCHAR",
+    "ALTER TABLE grants ADD COLUMN IF NOT EXISTS created_on TIMESTAMPTZ",
+    "ALTER TABLE grants ADD COLUMN IF NOT EXISTS grant_option BOOLEAN DEFAULT FALSE",
+    # A role granted to a user or to another role (the role hierarchy).
+    """CREATE TABLE IF NOT EXISTS role_grants (
+        role VARCHAR NOT NULL, grantee_kind VARCHAR NOT NULL, grantee VARCHAR NOT NULL,
+        granted_by VARCHAR, created_on TIMESTAMPTZ,
+        PRIMARY KEY (role, grantee_kind, grantee))""",
+    # GRANT ... ON FUTURE <kind>s IN SCHEMA|DATABASE: copied to each new object of the kind.
+    """CREATE TABLE IF NOT EXISTS future_grants (
+        privilege VARCHAR NOT NULL, kind VARCHAR NOT NULL, container_kind VARCHAR NOT NULL,
+        container VARCHAR NOT NULL, role VARCHAR NOT NULL,
+        PRIMARY KEY (privilege, kind, container_kind, container, role))""",
     """CREATE TABLE IF NOT EXISTS query_history (
         query_id VARCHAR PRIMARY KEY, session_id BIGINT, user_name VARCHAR, role_name VARCHAR,
         database_name VARCHAR, schema_name VARCHAR, query_text VARCHAR, query_type VARCHAR,
@@ -86,6 +100,12 @@ class CatalogStore:
         self._lock = threading.RLock()
         for ddl in _SCHEMA:
             self._con.execute(ddl)
+        # What privilege checks derived from roles and grants (the roles a role inherits, ...),
+        # emptied by every change to roles, grants or ownership.
+        self.access_memo: dict[tuple[str, ...], Any] = {}
+
+    def access_changed(self) -> None:
+        self.access_memo = {}
 
     def close(self) -> None:
         with self._lock:

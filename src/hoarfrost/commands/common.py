@@ -15,13 +15,22 @@ from hoarfrost.catalog.lookup import (
     object_key,
     title,
 )
+from hoarfrost.catalog.privileges import (
+    grant_target,
+    has_any_privilege,
+    has_privilege,
+    require_ownership,
+)
+from hoarfrost.catalog.relations import apply_future_grants, forget
+from hoarfrost.catalog.relations import database as database_record
+from hoarfrost.catalog.relations import schema as schema_record
 from hoarfrost.catalog.store import CatalogObject
 from hoarfrost.engine.context import Context
 from hoarfrost.engine.result import Result, rows_result, status_result
-from hoarfrost.errors import ObjectAlreadyExists
+from hoarfrost.errors import InsufficientPrivileges, ObjectAlreadyExists
 from hoarfrost.sql.ast import Name, Show
 
-__all__ = ["drop_object", "schema_exists", "show_objects", "store_new"]
+__all__ = ["drop_object", "require_create", "schema_exists", "show_objects", "store_new"]
 
 
 def schema_exists(session: Context, database: str, schema: str) -> bool:
@@ -32,12 +41,29 @@ def schema_exists(session: Context, database: str, schema: str) -> bool:
     return bool(rows)
 
 
+def require_create(session: Context, kind: str, database: str, schema_name: str) -> None:
+    """USAGE on the database and schema, and CREATE <kind> on the schema (the reference)."""
+    db_obj = database_record(session.catalog, database)
+    container = schema_record(session.catalog, database, schema_name)
+    if db_obj is None or not has_privilege(session, "USAGE", db_obj):
+        raise not_found(display_name(database, "", ""))
+    if not has_privilege(session, "USAGE", container):
+        raise not_found(display_name(database, schema_name, ""))
+    if not has_privilege(session, f"CREATE {kind}", container):
+        raise InsufficientPrivileges(
+            "SQL access control error:\nInsufficient privileges to operate on schema "
+            f"'{schema_name}'. The role {session.role} needs CREATE {kind} on it."
+        )
+
+
 def store_new(
     session: Context, obj: CatalogObject, *, or_replace: bool, if_not_exists: bool
 ) -> Result:
     catalog = session.catalog
-    if obj.kind not in ACCOUNT_LEVEL and not schema_exists(session, obj.database, obj.schema):
-        raise not_found(display_name(obj.database, obj.schema, ""))
+    if obj.kind not in ACCOUNT_LEVEL:
+        if not schema_exists(session, obj.database, obj.schema):
+            raise not_found(display_name(obj.database, obj.schema, ""))
+        require_create(session, obj.kind, obj.database, obj.schema)
     with catalog.transaction():
         existing = catalog.get(*obj.key)
         if existing is not None and if_not_exists:
@@ -46,7 +72,14 @@ def store_new(
             raise ObjectAlreadyExists(
                 f"SQL compilation error:\nObject '{obj.name}' already exists."
             )
+        if existing is not None:
+            require_ownership(session, existing)
+            catalog.execute(  # a replaced object's grants go with it (no COPY GRANTS)
+                "DELETE FROM grants WHERE kind=? AND target=?", [obj.kind, grant_target(obj)]
+            )
         catalog.put(obj)
+        apply_future_grants(catalog, obj)
+        catalog.access_changed()
     return status_result(f"{title(obj.kind)} {obj.name} successfully created.")
 
 
@@ -67,7 +100,7 @@ def drop_object(
         raise not_found(display_name(db, schema, obj_name))
     if before is not None:
         before(obj)
-    session.catalog.delete(obj)
+    forget(session.catalog, obj)  # its grants go with it
     return status_result(f"{obj_name} successfully dropped.")
 
 
@@ -77,7 +110,12 @@ def show_objects(
     columns: Sequence[str],
     row: Callable[[CatalogObject], Sequence[Any]],
 ) -> Result:
-    objects = _in_scope(session, node)
+    # SHOW lists what an active role holds a privilege on (temporary objects are the session's).
+    objects = [
+        o
+        for o in _in_scope(session, node)
+        if o.key in session.temp_objects or has_any_privilege(session, o)
+    ]
     if node.like is not None:
         pattern = like_to_glob(node.like)
         objects = [o for o in objects if fnmatch.fnmatchcase(o.name.upper(), pattern.upper())]

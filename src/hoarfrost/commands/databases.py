@@ -6,15 +6,26 @@ schemas. DuckDB's own ``main`` schema is an implementation detail and never show
 
 from __future__ import annotations
 
+from typing import Any
+
 from hoarfrost.catalog.lookup import like_to_glob, not_found
+from hoarfrost.catalog.privileges import (
+    has_any_privilege,
+    has_privilege,
+    require_account_privilege,
+    require_ownership,
+)
 from hoarfrost.catalog.props import Props
+from hoarfrost.catalog.relations import database as database_record
+from hoarfrost.catalog.relations import record, relation
+from hoarfrost.catalog.relations import schema as schema_record
 from hoarfrost.catalog.store import CatalogObject
 from hoarfrost.commands.common import schema_exists
 from hoarfrost.commands.parameters import alter_params
 from hoarfrost.engine.context import Context, Handler
 from hoarfrost.engine.engine import DEFAULT_SCHEMA
 from hoarfrost.engine.result import Result, column_from_duckdb, rows_result, status_result
-from hoarfrost.errors import ObjectAlreadyExists
+from hoarfrost.errors import InsufficientPrivileges, ObjectAlreadyExists
 from hoarfrost.sql.ast import Alter, Create, Describe, Drop, Name, Show, Use
 
 __all__ = ["HANDLERS"]
@@ -35,10 +46,15 @@ def create_database(session: Context, node: Create) -> Result:
     exists = name in session.engine.attached()
     if exists and node.if_not_exists:
         return status_result(f"{name} already exists, statement succeeded.")
+    require_account_privilege(session, "CREATE DATABASE")
+    old = database_record(session.catalog, name)
+    if exists and node.or_replace and old is not None:
+        require_ownership(session, old)
     obj = CatalogObject(
         "DATABASE", name, "", name, owner=session.role, comment=props.string("COMMENT")
     )
     session.engine.create_database(obj, replace=node.or_replace)
+    session.catalog.access_changed()
     session.use(name, DEFAULT_SCHEMA)
     return status_result(f"Database {name} successfully created.")
 
@@ -49,7 +65,11 @@ def drop_database(session: Context, node: Drop) -> Result:
         if node.if_exists:
             return status_result(f"Drop statement executed successfully ({name} already dropped).")
         raise not_found(name)
+    record = database_record(session.catalog, name)
+    if record is not None:
+        require_ownership(session, record)
     session.engine.drop_database(name)
+    session.catalog.access_changed()
     if session.database == name:
         session.database, session.schema = None, None
         session.duck.execute("USE memory")
@@ -68,14 +88,23 @@ def _schema_key(session: Context, name: Name) -> tuple[str, str]:
 def create_schema(session: Context, node: Create) -> Result:
     Props(node.props, "SCHEMA", _DB_PROPS | {"WITH", "MANAGED"})
     db, schema = _schema_key(session, node.name)
+    _need_database_usage(session, db)
     if schema_exists(session, db, schema):
         if node.if_not_exists:
             return status_result(f"{schema} already exists, statement succeeded.")
         if not node.or_replace:
             raise ObjectAlreadyExists(f"SQL compilation error:\nObject '{schema}' already exists.")
+        require_ownership(session, schema_record(session.catalog, db, schema))
         session.run_internal(f"DROP SCHEMA {_q(db)}.{_q(schema)} CASCADE")
         session.catalog.delete_in(db, schema)
+    db_obj = database_record(session.catalog, db)
+    if db_obj is not None and not has_privilege(session, "CREATE SCHEMA", db_obj):
+        raise InsufficientPrivileges(
+            "SQL access control error:\nInsufficient privileges to operate on database "
+            f"'{db}'. The role {session.role} needs CREATE SCHEMA on it."
+        )
     session.run_internal(f"CREATE SCHEMA {_q(db)}.{_q(schema)}")
+    record(session.catalog, CatalogObject("SCHEMA", db, "", schema, owner=session.role))
     session.use(db, schema)
     return status_result(f"Schema {schema} successfully created.")
 
@@ -88,10 +117,15 @@ def drop_schema(session: Context, node: Drop) -> Result:
                 f"Drop statement executed successfully ({schema} already dropped)."
             )
         raise not_found(f"{db}.{schema}")
+    require_ownership(session, schema_record(session.catalog, db, schema))
     if session.database == db and session.schema == schema:
         session.use(db, None)
     session.run_internal(f"DROP SCHEMA {_q(db)}.{_q(schema)} CASCADE")
     session.catalog.delete_in(db, schema)
+    session.catalog.execute(
+        "DELETE FROM objects WHERE kind='SCHEMA' AND database=? AND name=?", [db, schema]
+    )
+    session.catalog.access_changed()
     return status_result(f"{schema} successfully dropped.")
 
 
@@ -106,14 +140,34 @@ def use(session: Context, node: Use) -> Result:
         name = node.name.last
         if name not in session.engine.attached():
             raise not_found(name)
+        _need_database_usage(session, name)
         schema = DEFAULT_SCHEMA if schema_exists(session, name, DEFAULT_SCHEMA) else None
+        if schema and not has_privilege(
+            session, "USAGE", schema_record(session.catalog, name, schema)
+        ):
+            schema = None
         session.use(name, schema)
     else:
         db, schema = _schema_key(session, node.name)
         if not schema_exists(session, db, schema):
             raise not_found(f"{db}.{schema}")
+        _need_database_usage(session, db)
+        if not has_privilege(session, "USAGE", schema_record(session.catalog, db, schema)):
+            raise _insufficient("schema", schema)
         session.use(db, schema)
     return status_result("Statement executed successfully.", "USE")
+
+
+def _insufficient(kind: str, name: str) -> InsufficientPrivileges:
+    return InsufficientPrivileges(
+        f"SQL access control error:\nInsufficient privileges to operate on {kind} '{name}'."
+    )
+
+
+def _need_database_usage(session: Context, db: str) -> None:
+    obj = database_record(session.catalog, db)
+    if obj is not None and not has_privilege(session, "USAGE", obj):
+        raise _insufficient("database", db)
 
 
 def _like(column: str, node: Show) -> tuple[str, list[str]]:
@@ -126,6 +180,8 @@ def show_databases(session: Context, node: Show) -> Result:
     rows = []
     for obj in session.catalog.list("DATABASE"):
         if node.like and not _matches(obj.name, node.like):
+            continue
+        if not has_any_privilege(session, obj):
             continue
         current = "Y" if obj.name == session.database else "N"
         rows.append(
@@ -182,7 +238,12 @@ def show_schemas(session: Context, node: Show) -> Result:
         f"AND catalog_name NOT IN ('memory', 'system', 'temp'){where} ORDER BY 1, 2",
         params,
     ).fetchall()
-    out = [(None, s, "N", "N", d, "ACCOUNTADMIN", "", "", "1") for d, s in rows]
+    records = [schema_record(session.catalog, d, s) for d, s in rows]
+    out: list[tuple[Any, ...]] = [
+        (r.created_on, r.name, "N", "N", r.database, r.owner, "", "", "1")
+        for r in records
+        if has_any_privilege(session, r)
+    ]
     out += [
         (
             None,
@@ -236,13 +297,16 @@ def _show_relations(session: Context, node: Show, kind: str) -> Result:
         [table_type, *params],
     ).fetchall()
     cols = ["created_on", "name", "database_name", "schema_name", "kind", "comment", "owner"]
-    return rows_result(
-        cols,
-        [
-            (None, n, d, s, "TABLE" if kind == "TABLE" else "VIEW", "", "ACCOUNTADMIN")
-            for n, d, s in rows
-        ],
-    )
+    shown = []
+    for n, d, s in rows:
+        recorded = relation(session.catalog, d, s, n)
+        obj = recorded or CatalogObject(
+            kind, d, s, n, owner=schema_record(session.catalog, d, s).owner
+        )
+        if has_any_privilege(session, obj):  # what the role cannot see is not listed
+            created = obj.created_on if recorded else None
+            shown.append((created, n, d, s, kind, obj.comment or "", obj.owner))
+    return rows_result(cols, shown)
 
 
 def show_tables(session: Context, node: Show) -> Result:

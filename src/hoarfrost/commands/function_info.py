@@ -10,6 +10,7 @@ from typing import Any
 import pyarrow as pa
 
 from hoarfrost.catalog.lookup import like_to_glob
+from hoarfrost.catalog.privileges import has_any_privilege, has_privilege
 from hoarfrost.catalog.routines import ROUTINE_KINDS, Routine, find_routine, in_schema
 from hoarfrost.catalog.store import CatalogObject
 from hoarfrost.engine.context import Context, Handler, ParameterRows, VirtualTable
@@ -32,7 +33,7 @@ def _installed(routine: Routine) -> list[str]:
 def describe_routine(session: Context, node: Describe) -> Result:
     routine = find_routine(session, node.kind, node.name, node.arg_types)
     p = routine.props
-    hidden = p.get("secure") and routine.obj.owner != session.role
+    hidden = _body_hidden(session, routine)
     rows: list[tuple[str, Any]] = [
         ("signature", routine.signature_text()),
         ("returns", routine.returns_text()),
@@ -104,13 +105,26 @@ def _scope(session: Context, node: Show, kind: str) -> list[Routine]:
             objs = [o for o in objs if o.schema == parts[-1]]
     else:
         database, schema = session.need_database(), session.schema
-        return _like(in_schema(session, kind, database, schema or ""), node)
+        return _like(in_schema(session, kind, database, schema or ""), node, session)
     routines = [Routine(o) for o in objs]
     routines += [Routine(o, session.id) for o in session.temp_objects.values() if o.kind == kind]
-    return _like(routines, node)
+    return _like(routines, node, session)
 
 
-def _like(routines: list[Routine], node: Show) -> list[Routine]:
+def _body_hidden(session: Context, routine: Routine) -> bool:
+    """A secure function's body is shown only to the roles that own it (the reference)."""
+    return bool(routine.props.get("secure")) and not has_privilege(
+        session, "OWNERSHIP", routine.obj
+    )
+
+
+def _visible(session: Context, routines: list[Routine]) -> list[Routine]:
+    """What SHOW and INFORMATION_SCHEMA list: routines an active role holds a privilege on."""
+    return [r for r in routines if r.temporary or has_any_privilege(session, r.obj)]
+
+
+def _like(routines: list[Routine], node: Show, session: Context) -> list[Routine]:
+    routines = _visible(session, routines)
     unique = {r.obj.key: r for r in routines}
     out = sorted(unique.values(), key=lambda r: (r.obj.schema, r.name, r.obj.signature))
     if node.like is None:
@@ -184,7 +198,7 @@ def _info_columns(kind: str) -> list[str]:
 
 def _info_row(session: Context, routine: Routine) -> list[Any]:
     p = routine.props
-    hidden = p.get("secure") and routine.obj.owner != session.role
+    hidden = _body_hidden(session, routine)
     return [
         routine.obj.database,
         routine.obj.schema,
@@ -220,7 +234,7 @@ def _info_table(kind: str) -> VirtualTable:
             for o in session.temp_objects.values()
             if o.kind == kind and o.database == database
         ]
-        rows = [_info_row(session, r) for r in routines]
+        rows = [_info_row(session, r) for r in _visible(session, routines)]
         arrays = [pa.array([row[i] for row in rows], pa.string()) for i in range(len(names))]
         return pa.Table.from_arrays(arrays, names=names)
 

@@ -14,10 +14,12 @@ from typing import Any
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
+from hoarfrost.catalog.privileges import require_ownership
 from hoarfrost.catalog.props import value_text
+from hoarfrost.catalog.relations import forget
 from hoarfrost.catalog.routines import Routine, find_routine, parse_type, signature_of
 from hoarfrost.catalog.store import CatalogObject
-from hoarfrost.commands.common import store_new
+from hoarfrost.commands.common import require_create, store_new
 from hoarfrost.engine.context import Context, Handler
 from hoarfrost.engine.resolution import Repository, packages_of
 from hoarfrost.engine.result import Result, status_result
@@ -200,6 +202,8 @@ def create_routine(session: Context, node: Create) -> Result:
         return status_result(f"{name} already exists, statement succeeded.")
     if existing is not None and not node.or_replace:
         raise ObjectAlreadyExists(f"SQL compilation error:\nObject '{name}' already exists.")
+    if not node.temporary:  # before resolving packages: a refusal costs nothing
+        require_create(session, node.kind, db, schema)
     specs = _package_specs(node)
     _check_snowpark(node, specs)
     runtime = parse_runtime_version(_text(node.props["RUNTIME_VERSION"], "RUNTIME_VERSION"))
@@ -276,7 +280,8 @@ def drop_routine(session: Context, node: Drop) -> Result:
     if routine.temporary:
         session.temp_objects.pop(routine.obj.key, None)
     else:
-        session.catalog.delete(routine.obj)
+        require_ownership(session, routine.obj)
+        forget(session.catalog, routine.obj)
     udf_service(session.engine).invalidate(routine, dropped=True)
     return status_result(f"{routine.name} successfully dropped.")
 

@@ -9,6 +9,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from hoarfrost.commands.table_access import authorize
 from hoarfrost.engine.batched import run_batched
 from hoarfrost.engine.calls import prepare, run_with_udfs
 from hoarfrost.engine.context import Context, Handler, SystemFunction
@@ -36,7 +37,10 @@ def run_ordinary(session: Context, node: Ordinary) -> Result:
             session.duck.register(f"__HF_{fn}", registry.virtual_tables[fn](session))
         try:
             translation = translate(pre.sql)
-            return run_with_udfs(session, lambda: _run(session, translation))
+            recorded = authorize(session, translation.accesses)
+            result = run_with_udfs(session, lambda: _run(session, translation))
+            recorded()  # what the statement created, dropped or renamed, now that it did
+            return result
         finally:
             for fn in dict.fromkeys(pre.virtual_tables):
                 session.duck.unregister(f"__HF_{fn}")

@@ -7,6 +7,7 @@ import json
 
 import pyarrow as pa
 
+from hoarfrost.catalog.privileges import has_privilege
 from hoarfrost.engine.context import Context, Handler, SystemFunction, VirtualTable
 from hoarfrost.engine.resolution import packages_of
 from hoarfrost.engine.result import Result, rows_result
@@ -47,8 +48,22 @@ _FETCH_COLUMNS = [
 ]
 
 
+def _can_see(session: Context, repository: str, seen: dict[str, bool]) -> bool:
+    """Fetches are shown to roles with USAGE on their repository (``DB.SCHEMA.NAME``)."""
+    if repository not in seen:
+        parts = repository.split(".")
+        obj = session.catalog.get("ARTIFACT REPOSITORY", *parts) if len(parts) == 3 else None
+        seen[repository] = obj is not None and has_privilege(session, "USAGE", obj)
+    return seen[repository]
+
+
 def fetch_history(session: Context) -> pa.Table:
-    rows = session.catalog.execute("SELECT * FROM fetch_audit ORDER BY fetched_at DESC")
+    seen: dict[str, bool] = {}
+    rows = [
+        r
+        for r in session.catalog.execute("SELECT * FROM fetch_audit ORDER BY fetched_at DESC")
+        if _can_see(session, r[1], seen)
+    ]
     if not rows:
         types = [pa.timestamp("us", tz="UTC"), *[pa.string()] * 4, pa.int64(), pa.string()]
         return pa.Table.from_arrays([pa.array([], t) for t in types], names=_FETCH_COLUMNS)

@@ -82,13 +82,14 @@ def call_procedure(session: Context, node: Call) -> Result:
     service.check_policy(routine, session)
     values = _evaluate(session, routine, bind_args(routine, site))
     pool = service.pool(routine)
-    role = session.role
+    role, secondary = session.role, session.secondary_roles
     if routine.props.get("execute_as", "OWNER") == "OWNER":
-        session.role = routine.obj.owner
+        # Owner's rights: the procedure's SQL has the owner role's privileges, and only those.
+        session.role, session.secondary_roles = routine.obj.owner, False
     try:
         outcome = pool.call_procedure(routine.spec, values, _on_sql(session))
     finally:
-        session.role = role
+        session.role, session.secondary_roles = role, secondary
     if routine.returns_table is not None or outcome.is_table:
         return _table_result(routine, outcome.columns, outcome.rows or [])
     assert routine.returns is not None

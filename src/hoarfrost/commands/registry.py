@@ -10,6 +10,7 @@ from hoarfrost.commands import (
     function_info,
     functions,
     grants,
+    information_schema,
     integrations,
     ordinary,
     packages,
@@ -19,6 +20,7 @@ from hoarfrost.commands import (
     repositories,
     secrets,
     system_functions,
+    users,
 )
 from hoarfrost.engine import network
 from hoarfrost.engine.context import Registry
@@ -35,6 +37,7 @@ REGISTRY = Registry(
         **policies.HANDLERS,
         **parameters.HANDLERS,
         **grants.HANDLERS,
+        **users.HANDLERS,
         **packages.HANDLERS,
         **functions.HANDLERS,
         # Creating or dropping a database or schema forgets the routines' cached names.
@@ -44,6 +47,7 @@ REGISTRY = Registry(
     },
     system_functions={
         **system_functions.SYSTEM_FUNCTIONS,
+        **grants.SYSTEM_FUNCTIONS,
         **packages.SYSTEM_FUNCTIONS,
         **network.SYSTEM_FUNCTIONS,
     },
@@ -51,8 +55,9 @@ REGISTRY = Registry(
         **system_functions.VIRTUAL_TABLES,
         **packages.VIRTUAL_TABLES,
         **function_info.VIRTUAL_TABLES,
+        **information_schema.VIRTUAL_TABLES,
     },
-    # INFORMATION_SCHEMA.FUNCTIONS / PROCEDURES are also readable as views (without TABLE()).
-    virtual_views=frozenset(function_info.VIRTUAL_TABLES),
+    # INFORMATION_SCHEMA.FUNCTIONS, TABLES, ... are read as views (without TABLE()).
+    virtual_views=frozenset({**function_info.VIRTUAL_TABLES, **information_schema.VIRTUAL_TABLES}),
     parameter_rows=(parameters.EDITION_ROWS, *function_info.EXTRA_PARAMETER_ROWS),
 )

@@ -16,8 +16,11 @@ from typing import Any
 import duckdb
 
 from hoarfrost.catalog.crypto import KeyRing
+from hoarfrost.catalog.privileges import has_privilege
+from hoarfrost.catalog.relations import database as database_record
 from hoarfrost.catalog.scope import TempKey
 from hoarfrost.catalog.store import CatalogObject, CatalogStore
+from hoarfrost.catalog.users import session_role, user_for_session
 from hoarfrost.commands.registry import REGISTRY
 from hoarfrost.engine.boundary import translate_exception
 from hoarfrost.engine.context import Registry
@@ -46,8 +49,11 @@ class Session:
         self.engine = engine
         self.registry = registry
         self.id = engine.next_session_id()
-        self.user = (user or engine.settings.user).upper()
-        self.role = (role or engine.settings.role).upper()
+        account_user = user_for_session(engine.catalog, user or engine.settings.user)
+        self.user = account_user.name
+        # The requested role if the user holds it, else the user's default role, else PUBLIC.
+        self.role = session_role(engine.catalog, account_user, role.upper() if role else None)
+        self.secondary_roles = False
         self.database: str | None = None
         self.schema: str | None = None
         self.duck = engine.data.cursor()
@@ -55,6 +61,12 @@ class Session:
         self.parameters: dict[str, str] = {}
         self.closed = False
         if database:
+            db_obj = database_record(engine.catalog, database)
+            if db_obj is not None and not has_privilege(self, "USAGE", db_obj):
+                raise ObjectNotFound(
+                    f"SQL compilation error:\nDatabase '{database}' does not exist or not "
+                    "authorized."
+                )
             self.use(database, schema)
 
     @property

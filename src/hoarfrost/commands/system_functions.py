@@ -11,6 +11,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from hoarfrost.catalog.privileges import has_account_privilege
 from hoarfrost.commands.parameters import default_repository
 from hoarfrost.commands.repositories import repository_info
 from hoarfrost.engine.context import Context, SystemFunction, VirtualTable
@@ -79,9 +80,16 @@ _HISTORY_COLUMNS = [
 
 
 def _query_history(session: Context) -> pa.Table:
-    rows = session.catalog.execute(
-        "SELECT * FROM query_history ORDER BY start_time DESC LIMIT 10000"
-    )
+    # A user sees their own queries; roles with MONITOR on the account (ACCOUNTADMIN) see all.
+    if has_account_privilege(session, "MONITOR"):
+        rows = session.catalog.execute(
+            "SELECT * FROM query_history ORDER BY start_time DESC LIMIT 10000"
+        )
+    else:
+        rows = session.catalog.execute(
+            "SELECT * FROM query_history WHERE user_name=? ORDER BY start_time DESC LIMIT 10000",
+            [session.user],
+        )
     return _table(_HISTORY_COLUMNS, rows)
 
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from hoarfrost.catalog.routines import Routine, family
+from hoarfrost.catalog.routines import Routine, family, usable
 from hoarfrost.engine.udf import JSON_KINDS, UdfService, udf_service
 from hoarfrost.errors import ProgrammingError, UnsupportedFeature
 from hoarfrost.sql.ast import Name
@@ -153,6 +153,7 @@ class _Resolver:
         found = {
             o.signature: Routine(o)
             for o in self.service.names("FUNCTION", db, schema).get(obj_name, [])
+            if usable(self.session, o)
         }
         for key, obj in self.session.temp_objects.items():
             if key[:4] == ("FUNCTION", db, schema, obj_name):

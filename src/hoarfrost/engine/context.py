@@ -55,7 +55,7 @@ class Context(Scope, Protocol):
 
 
 Handler = Callable[[Context, Any], "Result"]
-SystemFunction = Callable[[Context, list[str]], "str | None"]
+SystemFunction = Callable[[Context, list[str]], "str | bool | None"]
 VirtualTable = Callable[[Context], pa.Table]
 ParameterRows = Callable[[Context, str], list[tuple[str, str, str, str, str, str]]]
 

@@ -24,7 +24,9 @@ from typing import Any, TypeVar, cast
 import duckdb
 
 from hoarfrost.catalog.crypto import KeyRing
+from hoarfrost.catalog.relations import open_to_public
 from hoarfrost.catalog.store import CatalogObject, CatalogStore
+from hoarfrost.catalog.users import bootstrap_user
 from hoarfrost.config import Settings
 from hoarfrost.errors import ConfigurationError, ObjectAlreadyExists, UnsupportedFeature
 
@@ -82,6 +84,11 @@ class Engine:
             self.data.execute(f"SET threads = {int(settings.duckdb_threads)}")
         self.services: dict[str, Any] = {}  # later subsystems (runtimes, env store, pools)
         self._init_account()
+        if not self.catalog.list("USER"):
+            # An account made before users were kept, or a new one: the local user (setting
+            # ``user``) is its first administrator.
+            bootstrap_user(self.catalog, str(settings.user), None, admin=True)
+            open_to_public(self.catalog, DEFAULT_DATABASE, DEFAULT_SCHEMA)
         for db in self.catalog.list("DATABASE"):
             self._attach(db.name)
         self._lock_down()

@@ -33,12 +33,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from hoarfrost.catalog.users import authenticate
 from hoarfrost.commands.session import Session
 from hoarfrost.config import Settings
 from hoarfrost.engine.engine import Engine, open_engine
 from hoarfrost.errors import Error
 from hoarfrost.server import protocol
-from hoarfrost.server.auth import LoginThrottle, Users
+from hoarfrost.server.auth import LoginThrottle, Users, bootstrap
 from hoarfrost.server.bodies import MAX_LOGIN_BODY, BadBody, read_json
 from hoarfrost.server.queries import new_record, record_query, run_record
 from hoarfrost.server.sessions import QueryRecord, ServerSession, SessionRegistry, TokenState
@@ -144,16 +145,21 @@ async def login(request: Request) -> Response:
     if state.throttle.locked(login_name):
         log.info("login refused: user locked after failed logins")
         return protocol.error_envelope(protocol.USER_LOCKED, _locked_message(state.throttle))
-    user = state.users.verify(login_name, str(data.get("PASSWORD") or ""))
-    if user is None:
+    try:
+        # scrypt is slow on purpose: off the event loop
+        account_user = await run_in_threadpool(
+            authenticate, state.engine.catalog, login_name, str(data.get("PASSWORD") or "")
+        )
+    except Error as exc:
         state.throttle.failed(login_name)
         log.info("login refused")
         return protocol.error_envelope(
-            protocol.BAD_LOGIN,
-            "Incorrect username or password was specified.",
+            exc.errno,
+            exc.msg,
             nextAction="RETRY_LOGIN",
             authnMethod="PASSWORD",
         )
+    user = account_user.name
     state.throttle.succeeded(login_name)
     params = request.query_params
     entry = await run_in_threadpool(
@@ -404,6 +410,9 @@ def create_app(home: Any, settings: Settings, users: Users) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         engine = await run_in_threadpool(open_engine, home, settings)
+        # The users of the setting become the account's first users (the first one its
+        # administrator); from then on the catalog's users are the ones who log in.
+        await run_in_threadpool(bootstrap, engine.catalog, users)
         throttle = LoginThrottle(settings.server_login_max_retries, settings.server_login_lockout)
         registry = SessionRegistry(settings.server_session_ttl)
         state = ServerState(engine, users, registry, settings, throttle)

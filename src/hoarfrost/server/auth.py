@@ -1,4 +1,8 @@
-"""Who may log in to the wire server: user names and passwords from the settings.
+"""The first users of the wire server, from the settings, and the login throttle.
+
+The users named here are created in the account's catalog when the server starts (the first
+one holding ACCOUNTADMIN, see :func:`bootstrap`); logins are checked against the catalog's
+users, whose passwords are kept as scrypt hashes (CREATE / ALTER USER manage them).
 
 Sources, first found wins: the ``server_users`` setting (``HOARFROST_SERVER_USERS``,
 ``'user:password,...'``), the ``server_users_file`` (one ``user:password`` a line, ``#``
@@ -25,10 +29,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from hoarfrost.catalog.store import CatalogStore
+from hoarfrost.catalog.users import bootstrap_user
 from hoarfrost.config import Settings
 from hoarfrost.errors import ConfigurationError
 
-__all__ = ["CREDENTIALS_FILE", "LoginThrottle", "Password", "Users", "load_users"]
+__all__ = ["CREDENTIALS_FILE", "LoginThrottle", "Password", "Users", "bootstrap", "load_users"]
 
 CREDENTIALS_FILE = "server-credentials"
 
@@ -67,6 +73,13 @@ class Users:
         # Compare even for an unknown user, so timing does not tell which names exist.
         ok = (expected or Password(secrets.token_hex(16))).matches(password)
         return login.strip().upper() if expected is not None and ok else None
+
+
+def bootstrap(store: CatalogStore, users: Users) -> None:
+    """Create the setting's users in the catalog when missing (the first one holds
+    ACCOUNTADMIN); a user that exists keeps its password unless it has none."""
+    for number, (name, password) in enumerate(users.passwords.items()):
+        bootstrap_user(store, name, password.reveal(), admin=number == 0)
 
 
 @dataclass

@@ -116,9 +116,10 @@ class Drop:
 class Show:
     kind: str
     like: str | None = None
-    in_kind: str | None = None  # ACCOUNT | DATABASE | SCHEMA | TABLE
-    in_name: Name | None = None
+    in_kind: str | None = None  # ACCOUNT | DATABASE | SCHEMA | TABLE; for GRANTS: TO ROLE,
+    in_name: Name | None = None  # TO USER, OF ROLE, ON ACCOUNT, ON <kind>
     terse: bool = False
+    arg_types: list[str] | None = None  # SHOW GRANTS ON FUNCTION f(NUMBER)
 
 
 @dataclass
@@ -136,11 +137,21 @@ class Use:
 
 @dataclass
 class Grant:
+    """GRANT / REVOKE. ``GRANT ROLE r TO USER u`` has ``on_kind`` ROLE and ``on_name`` r;
+    ``ON ALL | FUTURE <kind>s IN SCHEMA | DATABASE n`` has ``bulk`` ALL or FUTURE, ``on_kind``
+    the kind, ``on_name`` the container and ``container_kind`` SCHEMA or DATABASE."""
+
     privileges: list[str]
     on_kind: str
     on_name: Name | None
-    role: str
+    role: str  # the grantee's name
     revoke: bool = False
+    grantee_kind: str = "ROLE"  # ROLE | USER
+    bulk: str = ""  # "" | ALL | FUTURE
+    container_kind: str = ""
+    copy_current_grants: bool = False
+    grant_option: bool = False
+    arg_types: list[str] | None = None  # ON FUNCTION f(NUMBER): the overload
 
 
 @dataclass(frozen=True)

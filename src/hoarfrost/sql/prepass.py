@@ -18,7 +18,7 @@ from hoarfrost.sql.tokens import STRING_TYPES, Statement
 
 __all__ = ["Prepassed", "prepass"]
 
-SystemFunction = Callable[[list[str]], str | None]
+SystemFunction = Callable[[list[str]], str | bool | None]
 _LITERAL_TYPES = {*STRING_TYPES, TokenType.NUMBER, TokenType.TRUE, TokenType.FALSE}
 
 
@@ -47,7 +47,7 @@ def prepass(
             end, args = call
             value = system_functions[name](args)
             out.append(_text(statement, pos, tok.start))
-            literal = "CAST(NULL AS VARCHAR)" if value is None else _quote(value)
+            literal = _literal(value)
             if _is_select_item(toks, i, end):
                 original = _text(statement, tok.start, toks[end].end + 1)
                 literal += ' AS "' + _column_name(original).replace('"', '""') + '"'
@@ -72,6 +72,14 @@ def prepass(
 
 def _text(statement: Statement, start: int, end: int) -> str:
     return statement.text[start - statement.offset : end - statement.offset]
+
+
+def _literal(value: str | bool | None) -> str:
+    if value is None:
+        return "CAST(NULL AS VARCHAR)"
+    if isinstance(value, bool):  # IS_ROLE_IN_SESSION and its kind answer a BOOLEAN
+        return "TRUE" if value else "FALSE"
+    return _quote(value)
 
 
 def _quote(value: str) -> str:

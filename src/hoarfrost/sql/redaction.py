@@ -2,6 +2,7 @@
 
 * CREATE / ALTER SECRET: every string literal, and the value after a secret-valued property
   even when it is not quoted (``PASSWORD = hunter2`` is a valid, unquoted identifier).
+* CREATE / ALTER USER: the value after ``PASSWORD =`` (the user's other properties stay).
 * Any statement: a string literal holding a URL with credentials (``https://u:p@host/``) or with
   a query string or fragment (where tokens travel: ``...?token=...``), whether or not the
   statement was accepted.
@@ -47,14 +48,23 @@ def _credential_url(text: str) -> bool:
     return "@" in parts.netloc or bool(parts.query) or bool(parts.fragment)
 
 
-def _masked(tokens: list[Token], secret_statement: bool) -> set[int]:
+def _user_statement(statement: Statement) -> bool:
+    """CREATE / ALTER USER: their PASSWORD value is secret."""
+    cur = TokenCursor(statement)
+    if not (cur.accept("CREATE") or cur.accept("ALTER")):
+        return False
+    cur.accept("OR", "REPLACE")
+    return cur.at("USER")
+
+
+def _masked(tokens: list[Token], secret_statement: bool, user_statement: bool = False) -> set[int]:
     """Indices of the tokens to mask."""
     masked = set()
     for i, tok in enumerate(tokens):
         if tok.token_type in STRING_TYPES and (secret_statement or _credential_url(tok.text)):
             masked.add(i)
         elif (
-            secret_statement
+            (secret_statement or (user_statement and tok.text.upper() == "PASSWORD"))
             and tok.text.upper() in _SECRET_VALUED
             and i + 2 < len(tokens)
             and tokens[i + 1].token_type == TokenType.EQ
@@ -65,7 +75,7 @@ def _masked(tokens: list[Token], secret_statement: bool) -> set[int]:
 
 def redacted_text(statement: Statement) -> str:
     """The statement as it may be recorded."""
-    masked = _masked(statement.tokens, carries_secrets(statement))
+    masked = _masked(statement.tokens, carries_secrets(statement), _user_statement(statement))
     if not masked:
         return statement.text
     parts: list[str] = []

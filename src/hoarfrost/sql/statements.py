@@ -45,6 +45,7 @@ _KINDS: list[tuple[tuple[str, ...], str]] = [
     (("DATABASE",), "DATABASE"),
     (("SCHEMA",), "SCHEMA"),
     (("ROLE",), "ROLE"),
+    (("USER",), "USER"),
 ]
 # Kinds named only by DESCRIBE / SHOW (their DDL is ordinary SQL).
 _DESCRIBE_ONLY: list[tuple[tuple[str, ...], str]] = [
@@ -69,6 +70,7 @@ _PLURALS: list[tuple[tuple[str, ...], str]] = [
     (("PARAMETERS",), "PARAMETER"),
     (("PYTHON", "RUNTIMES"), "PYTHON RUNTIME"),
     (("ROLES",), "ROLE"),
+    (("USERS",), "USER"),
     (("GRANTS",), "GRANT"),
     (("COLUMNS",), "COLUMN"),
 ]
@@ -313,6 +315,8 @@ def _show(cur: TokenCursor) -> Parsed:
         cur.fail("expected what to SHOW (e.g. SECRETS, INTEGRATIONS, ARTIFACT REPOSITORIES)")
     assert kind is not None
     node = Show(kind, terse=terse)
+    if kind == "GRANT":
+        return _show_grants(cur, node)
     if cur.accept("LIKE"):
         node.like = cur.string("a LIKE pattern")
     if cur.accept("IN") or cur.accept("ON"):
@@ -321,6 +325,25 @@ def _show(cur: TokenCursor) -> Parsed:
         cur.next()
         if not cur.at_end:
             cur.next()
+    cur.end()
+    return node
+
+
+def _show_grants(cur: TokenCursor, node: Show) -> Show:
+    if cur.accept("TO"):
+        for word in ("ROLE", "USER"):
+            if cur.accept(word):
+                node.in_kind, node.in_name = f"TO {word}", Name((cur.identifier(),))
+                break
+        else:
+            cur.fail("expected ROLE or USER after SHOW GRANTS TO")
+    elif cur.accept("OF"):
+        cur.expect("ROLE")
+        node.in_kind, node.in_name = "OF ROLE", Name((cur.identifier(),))
+    elif cur.accept("ON"):
+        kind, name, arg_types = _grant_target(cur)
+        node.in_kind, node.in_name = f"ON {kind}", name
+        node.arg_types = arg_types
     cur.end()
     return node
 
@@ -363,22 +386,51 @@ def _call(cur: TokenCursor) -> Parsed:
 def _grant(cur: TokenCursor) -> Parsed:
     revoke = cur.word() == "REVOKE"
     cur.next()
+    to = "FROM" if revoke else "TO"
     if cur.accept("ROLE"):
         role = cur.identifier()
-        cur.expect("FROM" if revoke else "TO")
-        cur.accept("ROLE") or cur.accept("USER")
+        cur.expect(to)
+        grantee_kind = "USER" if cur.accept("USER") else "ROLE"
+        if grantee_kind == "ROLE":
+            cur.accept("ROLE")
         grantee = cur.identifier()
-        return Grant(["ROLE"], "ROLE", Name((role,)), grantee, revoke)
+        cur.end()
+        return Grant(["ROLE"], "ROLE", Name((role,)), grantee, revoke, grantee_kind)
+    if revoke:
+        cur.accept("GRANT", "OPTION", "FOR")
     privileges = [_privilege(cur)]
     while cur.accept_type(TokenType.COMMA):
         privileges.append(_privilege(cur))
     cur.expect("ON")
-    on_kind, on_name = _grant_target(cur)
-    cur.expect("FROM" if revoke else "TO")
-    cur.accept("ROLE")
-    role = cur.identifier()
-    cur.end()
-    return Grant(privileges, on_kind, on_name, role, revoke)
+    node = Grant(privileges, "", None, "", revoke)
+    bulk = "ALL" if cur.accept("ALL") else "FUTURE" if cur.accept("FUTURE") else ""
+    if bulk:
+        kind = _kind(cur, _PLURALS)
+        if kind is None:
+            cur.fail(f"expected the kind of objects after ON {bulk}, e.g. TABLES")
+        cur.expect("IN")
+        container = "DATABASE" if cur.accept("DATABASE") else "SCHEMA"
+        if container == "SCHEMA":
+            cur.expect("SCHEMA")
+        node.bulk, node.on_kind, node.container_kind = bulk, kind or "", container
+        node.on_name = cur.name()
+    else:
+        node.on_kind, node.on_name, node.arg_types = _grant_target(cur)
+    cur.expect(to)
+    node.grantee_kind = "USER" if cur.accept("USER") else "ROLE"
+    if node.grantee_kind == "ROLE":
+        cur.accept("ROLE")
+    node.role = cur.identifier()
+    while not cur.at_end:
+        if cur.accept("WITH", "GRANT", "OPTION"):
+            node.grant_option = True
+        elif cur.accept("COPY", "CURRENT", "GRANTS"):
+            node.copy_current_grants = True
+        elif not any(
+            cur.accept(*w) for w in (("REVOKE", "CURRENT", "GRANTS"), ("CASCADE",), ("RESTRICT",))
+        ):
+            cur.fail("expected the end of the statement")
+    return node
 
 
 def _privilege(cur: TokenCursor) -> str:
@@ -388,17 +440,16 @@ def _privilege(cur: TokenCursor) -> str:
     return " ".join(words)
 
 
-def _grant_target(cur: TokenCursor) -> tuple[str, Name | None]:
+def _grant_target(cur: TokenCursor) -> tuple[str, Name | None, list[str] | None]:
     if cur.accept("ACCOUNT"):
-        return "ACCOUNT", None
+        return "ACCOUNT", None, None
     kind = _kind(cur, _KINDS) or _kind(cur, _DESCRIBE_ONLY)
     if kind is None:
         cur.fail("expected the kind of object to grant on")
     assert kind is not None
     name = cur.name()
-    if cur.at_type(TokenType.L_PAREN):
-        cur.type_list()
-    return kind, name
+    arg_types = cur.type_list() if cur.at_type(TokenType.L_PAREN) else None
+    return kind, name, arg_types
 
 
 _HEADS: dict[str, Callable[[TokenCursor], Parsed]] = {

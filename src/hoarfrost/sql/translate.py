@@ -43,6 +43,7 @@ from sqlglot.errors import ErrorLevel, ParseError, TokenError, UnsupportedError
 from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
 from hoarfrost.errors import Error, SqlSyntaxError, UnsupportedFeature
+from hoarfrost.sql.access import Access, accesses
 from hoarfrost.sql.literals import collapse
 from hoarfrost.sql.select_list import select_items, snowflake_name
 from hoarfrost.sql.surface import check_surface
@@ -79,6 +80,8 @@ class Translation:
     kind: StatementKind
     count_columns: tuple[str, ...] = ()
     status: str | None = None
+    # the tables and views the statement reads, writes, creates or drops (privilege checks)
+    accesses: tuple[Access, ...] = ()
 
     @property
     def sql(self) -> str:
@@ -135,6 +138,7 @@ def _translate_whole(sql: str) -> Translation:
     check_surface(tree)  # nothing DuckDB-only that reaches the host
     _name_projections(tree, sql)  # before normalising: names come from the original text
     tree = normalize_identifiers(tree, dialect="snowflake")
+    touched = accesses(tree)
     for transform in TRANSFORMS:
         tree = transform(tree)
     kind = _kind(tree)
@@ -144,6 +148,7 @@ def _translate_whole(sql: str) -> Translation:
         kind=kind,
         count_columns=_count_columns(tree, kind),
         status=_status(tree) if kind == "ddl" else None,
+        accesses=touched,
     )
 
 
@@ -174,6 +179,7 @@ _ORDINARY = (
     exp.Transaction,
     exp.Commit,
     exp.Rollback,
+    exp.TruncateTable,
 )
 _DDL_KINDS = {"TABLE", "VIEW", "SCHEMA"}
 
