@@ -351,8 +351,9 @@ CASES = [
     ),
     (
         [],
-        "WITH p AS PROCEDURE () RETURNS STRING LANGUAGE PYTHON HANDLER = 'x' AS $$x$$ CALL p()",
-        "000002 (0A000): Anonymous procedures (WITH ... AS PROCEDURE) are not supported with customer-hosted artifact repositories; create the procedure with CREATE PROCEDURE.",
+        "WITH p AS PROCEDURE () RETURNS STRING LANGUAGE PYTHON ARTIFACT_REPOSITORY = r "
+        "HANDLER = 'x' AS $$x$$ CALL p()",
+        "000002 (0A000): Anonymous procedures (WITH ... AS PROCEDURE) cannot use customer-hosted artifact repositories (ARTIFACT_REPOSITORY); list the packages in PACKAGES to take them from the account's default Python artifact repository, or create the procedure with CREATE PROCEDURE.",
     ),
 ]
 

@@ -151,3 +151,63 @@ def test_procedure_calls_a_procedure(con: hoarfrost.Connection) -> None:
         "    return f\"{session.call('inner_proc', 4)} {caught}\"\n$$"
     )
     assert rows(con, "CALL outer_proc()") == [("40 SnowparkSQLException",)]
+
+
+ANONYMOUS = (
+    "WITH scorer AS PROCEDURE (x INT) RETURNS VARCHAR LANGUAGE PYTHON RUNTIME_VERSION = '3.11' "
+    "PACKAGES = ('snowflake-snowpark-python', 'pinned') HANDLER = 'run' EXECUTE AS CALLER AS $$\n"
+    "import pinned\n"
+    "def run(session, x):\n"
+    "    role = session.sql('SELECT CURRENT_ROLE()').collect()[0][0]\n"
+    "    return f'{x} {pinned.__version__} {role}'\n$$\n"
+    "CALL scorer(41)"
+)
+
+
+def test_anonymous_procedure_runs_once_with_the_default_repository(
+    con: hoarfrost.Connection,
+) -> None:
+    # dbt's Python models: WITH ... AS PROCEDURE ... CALL, packages from the account's default
+    # repository; the procedure is gone after the statement.
+    con.execute("ALTER ACCOUNT SET DEFAULT_PYTHON_ARTIFACT_REPOSITORY = my_python_repo")
+    assert rows(con, ANONYMOUS) == [("41 2.0 ACCOUNTADMIN",)]
+    assert rows(con, "SHOW PROCEDURES LIKE 'SCORER'") == []
+    assert "Unknown user-defined function" in str(error_of(con, "CALL scorer(1)"))
+    # a temporary procedure of the same name is set aside and comes back
+    con.execute(
+        "CREATE TEMPORARY PROCEDURE scorer(x INT) RETURNS VARCHAR LANGUAGE PYTHON "
+        "RUNTIME_VERSION = '3.11' HANDLER = 'run' AS $$\ndef run(session, x):\n"
+        "    return 'mine'\n$$"
+    )
+    assert rows(con, ANONYMOUS) == [("41 2.0 ACCOUNTADMIN",)]
+    assert rows(con, "CALL scorer(1)") == [("mine",)]
+
+
+def test_anonymous_procedure_follows_the_creation_blocklist_at_run_time(
+    con: hoarfrost.Connection,
+) -> None:
+    con.execute("ALTER ACCOUNT SET DEFAULT_PYTHON_ARTIFACT_REPOSITORY = my_python_repo")
+    con.execute(
+        "CREATE PACKAGES POLICY no_new_pinned LANGUAGE PYTHON "
+        "ADDITIONAL_CREATION_BLOCKLIST = ('pinned==2.0')"
+    )
+    con.execute("ALTER ACCOUNT SET PACKAGES POLICY no_new_pinned")
+    try:
+        # resolution avoids the blocked version, so 1.0 is what runs
+        assert rows(con, ANONYMOUS) == [("41 1.0 ACCOUNTADMIN",)]
+        pinned = ANONYMOUS.replace("'pinned')", "'pinned==2.0')")
+        error = error_of(con, pinned)
+        assert "ADDITIONAL_CREATION_BLOCKLIST entry 'pinned==2.0'" in str(error)
+    finally:
+        con.execute("ALTER ACCOUNT UNSET PACKAGES POLICY")
+
+
+def test_anonymous_procedure_cannot_name_a_repository(con: hoarfrost.Connection) -> None:
+    named = ANONYMOUS.replace(
+        "HANDLER = 'run'", "ARTIFACT_REPOSITORY = my_python_repo HANDLER = 'run'"
+    )
+    error = error_of(con, named)
+    assert str(error).startswith(
+        "000002 (0A000): Anonymous procedures (WITH ... AS PROCEDURE) cannot use "
+        "customer-hosted artifact repositories (ARTIFACT_REPOSITORY)"
+    )

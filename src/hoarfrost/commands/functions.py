@@ -138,10 +138,13 @@ def _check_snowpark(node: Create, specs: list[str]) -> None:
     if node.kind != "PROCEDURE" or not uses_repository:
         return
     if not any(_requirement_name(s) == SNOWPARK for s in specs):
+        clause = next(
+            (k for k in ("ARTIFACT_REPOSITORY_PACKAGES", "PACKAGES") if k in node.props),
+            "ARTIFACT_REPOSITORY_PACKAGES",
+        )
         raise PackageError(
             f"Cannot create procedure {node.name.last}: a Python procedure runs with Snowpark, "
-            f"so the artifact repository must host {SNOWPARK}; add '{SNOWPARK}' to "
-            "ARTIFACT_REPOSITORY_PACKAGES"
+            f"so the artifact repository must host {SNOWPARK}; add '{SNOWPARK}' to {clause}"
         )
 
 

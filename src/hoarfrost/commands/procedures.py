@@ -14,13 +14,14 @@ from typing import Any
 import pyarrow as pa
 
 from hoarfrost.catalog.routines import Routine, overloads
+from hoarfrost.commands.functions import create_routine
 from hoarfrost.commands.ordinary import run_ordinary
 from hoarfrost.engine.calls import bind_args, choose_overload
 from hoarfrost.engine.context import Context, Handler
 from hoarfrost.engine.result import Column, Result, rows_result
 from hoarfrost.engine.udf import udf_service
 from hoarfrost.errors import ObjectNotFound
-from hoarfrost.sql.ast import Call, Ordinary
+from hoarfrost.sql.ast import AnonymousProcedure, Call, Ordinary
 from hoarfrost.sql.calls import CallSite
 from hoarfrost.sql.tokens import split
 from hoarfrost.workers import arrow_to_python_columns, python_to_arrow, python_to_arrow_table
@@ -113,4 +114,27 @@ def _table_result(
     return result
 
 
-HANDLERS: dict[tuple[str, str], Handler] = {("Call", ""): call_procedure}
+def anonymous_procedure(session: Context, node: AnonymousProcedure) -> Result:
+    """Create the procedure for this statement only (temporary, so the packages policy's
+    ADDITIONAL_CREATION_BLOCKLIST applies when it runs), call it, and forget it; a temporary
+    procedure of the same name and signature is set aside meanwhile and put back after."""
+    shadowed = {k: o for k, o in session.temp_objects.items() if k[0] == "PROCEDURE"}
+    node.create.or_replace = True
+    create_routine(session, node.create)
+    try:
+        result = call_procedure(session, node.call)
+        result.statement_type = "CALL"
+        return result
+    finally:
+        service = udf_service(session.engine)
+        for k, obj in list(session.temp_objects.items()):
+            if k[0] == "PROCEDURE" and shadowed.get(k) is not obj:
+                del session.temp_objects[k]
+                service.invalidate(Routine(obj, session.id), dropped=True)
+        session.temp_objects.update(shadowed)
+
+
+HANDLERS: dict[tuple[str, str], Handler] = {
+    ("Call", ""): call_procedure,
+    ("AnonymousProcedure", ""): anonymous_procedure,
+}

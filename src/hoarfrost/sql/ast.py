@@ -170,6 +170,15 @@ class Call:
 
 
 @dataclass
+class AnonymousProcedure:
+    """``WITH p AS PROCEDURE (...) RETURNS ... AS $$...$$ CALL p(...)``: a procedure that lives
+    for one statement (``create`` is its temporary definition, ``call`` the call)."""
+
+    create: Create
+    call: Call
+
+
+@dataclass
 class Ordinary:
     """Anything else: handed to the Snowflake -> DuckDB translator, tokens and all."""
 
@@ -180,4 +189,6 @@ class Ordinary:
         return self.statement.text
 
 
-Parsed = Create | Alter | Drop | Show | Describe | Use | Grant | Call | Ordinary
+Parsed = (
+    Create | Alter | Drop | Show | Describe | Use | Grant | Call | AnonymousProcedure | Ordinary
+)

@@ -13,6 +13,7 @@ from sqlglot.tokens import TokenType
 from hoarfrost.errors import SqlSyntaxError, UnsupportedFeature
 from hoarfrost.sql.ast import (
     Alter,
+    AnonymousProcedure,
     Call,
     Create,
     Describe,
@@ -97,11 +98,40 @@ def parse(statement: Statement) -> Parsed:
 def _ordinary(statement: Statement) -> Parsed:
     cur = TokenCursor(statement)
     if cur.at("WITH") and _has_anonymous_procedure(cur):
-        raise UnsupportedFeature(
-            "Anonymous procedures (WITH ... AS PROCEDURE) are not supported with "
-            "customer-hosted artifact repositories; create the procedure with CREATE PROCEDURE."
-        )
+        return _anonymous_procedure(cur)
     return Ordinary(statement)
+
+
+# SPEC.md section 7: an anonymous procedure cannot name a customer-hosted repository (its
+# PACKAGES come from the account's default repository, as a dbt Python model's do).
+_NOT_IN_ANONYMOUS = ("ARTIFACT_REPOSITORY", "ARTIFACT_REPOSITORY_PACKAGES")
+
+
+def _anonymous_procedure(cur: TokenCursor) -> Parsed:
+    cur.expect("WITH")
+    name = cur.name()
+    cur.expect("AS")
+    cur.expect("PROCEDURE")
+    create = Create("PROCEDURE", name, {}, temporary=True)
+    _function_rest(cur, create, then_end=False)
+    named = [key for key in _NOT_IN_ANONYMOUS if key in create.props]
+    if named:
+        raise UnsupportedFeature(
+            f"Anonymous procedures (WITH ... AS PROCEDURE) cannot use customer-hosted artifact "
+            f"repositories ({named[0]}); list the packages in PACKAGES to take them from the "
+            "account's default Python artifact repository, or create the procedure with "
+            "CREATE PROCEDURE."
+        )
+    if not cur.at("CALL"):
+        cur.fail(f"expected CALL {name.last}(...) after the anonymous procedure's body")
+    call = _call(cur)
+    assert isinstance(call, Call)
+    if call.name.last != name.last or len(call.name.parts) != 1:
+        raise SqlSyntaxError(
+            f"SQL compilation error:\nthe statement must call the anonymous procedure "
+            f"{name.last} it defines, not {call.name}."
+        )
+    return AnonymousProcedure(create, call)
 
 
 def _has_anonymous_procedure(cur: TokenCursor) -> bool:
@@ -153,7 +183,7 @@ def _create(cur: TokenCursor) -> Parsed:
     return node
 
 
-def _function_rest(cur: TokenCursor, node: Create) -> None:
+def _function_rest(cur: TokenCursor, node: Create, then_end: bool = True) -> None:
     node.args = cur.args()
     cur.expect("RETURNS")
     if cur.accept("TABLE"):
@@ -167,7 +197,8 @@ def _function_rest(cur: TokenCursor, node: Create) -> None:
     while not cur.at_end:
         if cur.accept("AS"):
             node.body = cur.string("the function body: a string or $$ ... $$")
-            cur.end()
+            if then_end:
+                cur.end()
             return
         if not _function_flag(cur, node.flags):
             key = cur.identifier()
