@@ -139,6 +139,12 @@ SETTINGS: dict[str, Setting] = {
             parse_egress_ranges,
         ),
         Setting("user", "HOARFROST", "User name of local sessions.", lambda t: t.upper()),
+        Setting(
+            "pypi_shared_repository_url",
+            "https://pypi.org/simple/",
+            "Index of the built-in snowflake.snowpark.pypi_shared_repository (a PyPI simple "
+            "index, no credentials).",
+        ),
         Setting("role", "ACCOUNTADMIN", "Role of new local sessions.", lambda t: t.upper()),
         Setting(
             "server_users",

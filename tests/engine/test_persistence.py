@@ -26,7 +26,7 @@ def test_objects_survive_reopen(tmp_path: Path) -> None:
         )
     with hoarfrost.connect(home) as con:
         names = [r[1] for r in con.execute("SHOW ARTIFACT REPOSITORIES IN ACCOUNT").fetchall()]
-        assert names == ["MY_PYTHON_REPO"]
+        assert names == ["MY_PYTHON_REPO", "PYPI_SHARED_REPOSITORY"]  # with the built-in one
         assert con.execute("SELECT count(*) FROM analytics.public.t").fetchone() == (2,)
         assert [r[0] for r in con.execute("SHOW INTEGRATIONS").fetchall()] == [
             "PYTHON_REPO_INTEGRATION"

@@ -25,6 +25,7 @@ import duckdb
 
 from hoarfrost.catalog.crypto import KeyRing
 from hoarfrost.catalog.relations import open_to_public
+from hoarfrost.catalog.shared_repository import ensure_shared_repository
 from hoarfrost.catalog.store import CatalogObject, CatalogStore
 from hoarfrost.catalog.users import bootstrap_user
 from hoarfrost.config import Settings
@@ -89,6 +90,7 @@ class Engine:
             # ``user``) is its first administrator.
             bootstrap_user(self.catalog, str(settings.user), None, admin=True)
             open_to_public(self.catalog, DEFAULT_DATABASE, DEFAULT_SCHEMA)
+        ensure_shared_repository(self.catalog, str(settings.pypi_shared_repository_url))
         for db in self.catalog.list("DATABASE"):
             self._attach(db.name)
         self._lock_down()

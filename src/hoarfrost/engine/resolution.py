@@ -20,6 +20,7 @@ from hoarfrost.catalog.parameters import effective_default_repository
 from hoarfrost.catalog.policies import account_policy
 from hoarfrost.catalog.privileges import require_usage
 from hoarfrost.catalog.secrets import read_secret
+from hoarfrost.catalog.shared_repository import system_integration
 from hoarfrost.catalog.store import CatalogObject
 from hoarfrost.engine.network import gateway_options
 from hoarfrost.errors import PackageError, ProgrammingError, RepositoryError
@@ -108,7 +109,9 @@ class PackageManager:
             name = Name(tuple(value.split(".", 2)))  # stored as db.schema.name
         obj = find(session, "ARTIFACT REPOSITORY", name)
         require_usage(session, obj)
-        integration = self.engine.catalog.get("INTEGRATION", "", "", obj.props["api_integration"])
+        integration = system_integration(obj) or self.engine.catalog.get(
+            "INTEGRATION", "", "", obj.props["api_integration"]
+        )
         if integration is None:
             raise not_found(obj.props["api_integration"])
         if not integration.props.get("enabled", True):
