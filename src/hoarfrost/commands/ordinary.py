@@ -52,7 +52,9 @@ def _bind(fn: SystemFunction, session: Context) -> Any:
 
 def _run(session: Context, translation: Translation) -> Result:
     duck = session.duck
-    many = len(translation.statements) > 1
+    # Several DuckDB statements are one Snowflake statement: atomic, unless the session's open
+    # transaction already holds them.
+    many = len(translation.statements) > 1 and session.transaction is None
     if many:
         duck.execute("BEGIN TRANSACTION")
     try:

@@ -8,6 +8,7 @@ force) come from the session's registry.
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Mapping
 
 from hoarfrost.catalog.lookup import find, like_to_glob, not_found
 from hoarfrost.catalog.parameters import DEFAULT_REPO, PARAMS, effective_default_repository
@@ -21,7 +22,14 @@ from hoarfrost.errors import InvalidValue
 from hoarfrost.sql.arguments import name_argument
 from hoarfrost.sql.ast import Alter, Ident, Name, Show, Value
 
-__all__ = ["EDITION_ROWS", "HANDLERS", "alter_params", "default_repository"]
+__all__ = [
+    "EDITION_ROWS",
+    "HANDLERS",
+    "alter_params",
+    "apply_login_parameters",
+    "default_repository",
+    "session_parameter_values",
+]
 
 _SESSION_PARAMS = {
     "TIMEZONE",
@@ -119,6 +127,30 @@ def _alter_session(session: Context, node: Alter) -> Result:
     for key in node.unset:
         session.parameters.pop(key, None)
     return status_result("Statement executed successfully.")
+
+
+def apply_login_parameters(session: Context, values: Mapping[str, object]) -> None:
+    """SESSION_PARAMETERS of a login request (the connector's ``autocommit=False`` arrives as
+    AUTOCOMMIT there); unknown names are ignored, as clients send many."""
+    for key, value in values.items():
+        name = str(key).upper()
+        if name in _SESSION_PARAMS and value is not None:
+            text = str(value).upper() if isinstance(value, bool) else str(value)
+            session.parameters[name] = text
+
+
+def session_parameter_values(session: Context) -> dict[str, object]:
+    """The session's parameters as a login or query answer lists them for the client."""
+    values: dict[str, object] = {}
+    for key, text in session.parameters.items():
+        if key in _BOOLEAN_PARAMS:
+            values[key] = text.upper() in ("TRUE", "1", "ON")
+        else:
+            values[key] = text
+    return values
+
+
+_BOOLEAN_PARAMS = {"AUTOCOMMIT", "USE_CACHED_RESULT", "CLIENT_SESSION_KEEP_ALIVE"}
 
 
 def default_repository(

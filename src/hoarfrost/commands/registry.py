@@ -5,6 +5,8 @@ values, and :data:`REGISTRY` joins them. Nothing else adds to them, at import ti
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from hoarfrost.commands import (
     databases,
     function_info,
@@ -20,7 +22,9 @@ from hoarfrost.commands import (
     repositories,
     secrets,
     system_functions,
+    transactions,
     users,
+    variables,
 )
 from hoarfrost.engine import network
 from hoarfrost.engine.context import Registry
@@ -30,6 +34,8 @@ __all__ = ["REGISTRY"]
 REGISTRY = Registry(
     handlers={
         **ordinary.HANDLERS,
+        **transactions.HANDLERS,
+        **variables.HANDLERS,
         **databases.HANDLERS,
         **secrets.HANDLERS,
         **integrations.HANDLERS,
@@ -47,6 +53,7 @@ REGISTRY = Registry(
     },
     system_functions={
         **system_functions.SYSTEM_FUNCTIONS,
+        **transactions.SYSTEM_FUNCTIONS,
         **grants.SYSTEM_FUNCTIONS,
         **packages.SYSTEM_FUNCTIONS,
         **network.SYSTEM_FUNCTIONS,
@@ -60,4 +67,11 @@ REGISTRY = Registry(
     # INFORMATION_SCHEMA.FUNCTIONS, TABLES, ... are read as views (without TABLE()).
     virtual_views=frozenset({**function_info.VIRTUAL_TABLES, **information_schema.VIRTUAL_TABLES}),
     parameter_rows=(parameters.EDITION_ROWS, *function_info.EXTRA_PARAMETER_ROWS),
+)
+
+# Every statement runs under the session's transaction rules and sees its variables: the whole
+# table is wrapped once, here (commands/transactions.py, commands/variables.py).
+REGISTRY = replace(
+    REGISTRY,
+    handlers=transactions.transactional(variables.substituting(REGISTRY.handlers)),
 )

@@ -23,7 +23,7 @@ from hoarfrost.catalog.store import CatalogObject, CatalogStore
 from hoarfrost.catalog.users import session_role, user_for_session
 from hoarfrost.commands.registry import REGISTRY
 from hoarfrost.engine.boundary import translate_exception
-from hoarfrost.engine.context import Registry
+from hoarfrost.engine.context import OpenTransaction, Registry
 from hoarfrost.engine.engine import DEFAULT_DATABASE, DEFAULT_SCHEMA, Engine
 from hoarfrost.engine.result import Result
 from hoarfrost.errors import Error, ObjectNotFound, ProgrammingError
@@ -59,6 +59,8 @@ class Session:
         self.duck = engine.data.cursor()
         self.temp_objects: dict[TempKey, CatalogObject] = {}
         self.parameters: dict[str, str] = {}
+        self.transaction: OpenTransaction | None = None
+        self.variables: dict[str, Any] = {}
         self.closed = False
         if database:
             db_obj = database_record(engine.catalog, database)

@@ -8,6 +8,7 @@ defined here so that nothing below the statement layer imports it.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Context",
     "Handler",
+    "OpenTransaction",
     "ParameterRows",
     "Registry",
     "SystemFunction",
@@ -37,6 +39,10 @@ class Context(Scope, Protocol):
     """One user's session as statement handlers and engine services see it."""
 
     engine: Engine
+    # Snowflake's view of the open transaction (DuckDB's transaction holds the work), or None.
+    transaction: OpenTransaction | None
+    # SET v = ...: name -> the value (commands/variables.py)
+    variables: dict[str, Any]
     duck: duckdb.DuckDBPyConnection
     parameters: dict[str, str]
     registry: Registry
@@ -100,3 +106,15 @@ class Registry:
                 f"{_VERBS.get(verb, verb)} {kind} is not supported by hoarfrost."
             )
         return handler(context, node)
+
+
+@dataclass
+class OpenTransaction:
+    """A session's open transaction: BEGIN, or the first statement with AUTOCOMMIT off."""
+
+    id: int
+    started: dt.datetime
+    name: str | None = None
+    # A statement failed inside DuckDB, which then rolls the whole transaction back (it has no
+    # savepoints): the session must end it with COMMIT or ROLLBACK before going on.
+    aborted: bool = False

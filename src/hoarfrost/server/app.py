@@ -34,6 +34,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from hoarfrost.catalog.users import authenticate
+from hoarfrost.commands.parameters import apply_login_parameters, session_parameter_values
 from hoarfrost.commands.session import Session
 from hoarfrost.config import Settings
 from hoarfrost.engine.engine import Engine, open_engine
@@ -171,6 +172,7 @@ async def login(request: Request) -> Response:
         params.get("schemaName"),
     )
     entry.warehouse = _name(params.get("warehouse"))
+    apply_login_parameters(entry.session, _object(data, "SESSION_PARAMETERS"))
     log.info("session %s opened for %s", entry.id, user)
     return protocol.envelope(_login_data(entry, state.registry.ttl))
 
@@ -221,7 +223,10 @@ def _login_data(entry: ServerSession, ttl: float) -> dict[str, Any]:
         "displayUserName": session.user,
         "firstLogin": False,
         "healthCheckInterval": 45,
-        "parameters": [{"name": k, "value": v} for k, v in LOGIN_PARAMETERS.items()],
+        "parameters": [
+            {"name": k, "value": v}
+            for k, v in {**LOGIN_PARAMETERS, **session_parameter_values(session)}.items()
+        ],
         "sessionInfo": {
             "databaseName": session.database,
             "schemaName": session.schema,

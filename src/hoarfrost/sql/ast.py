@@ -189,6 +189,36 @@ class Ordinary:
         return self.statement.text
 
 
+@dataclass
+class Transaction:
+    """BEGIN [TRANSACTION | WORK] / START TRANSACTION / COMMIT [WORK] / ROLLBACK [WORK]."""
+
+    kind: str  # BEGIN | COMMIT | ROLLBACK
+    name: str | None = None
+
+
+@dataclass
+class Variables:
+    """SET v = expr, SET (a, b) = (e1, e2), UNSET v, UNSET (a, b): session variables.
+
+    ``values`` hold each expression's SQL text (evaluated by the handler as a query)."""
+
+    kind: str  # SET | UNSET
+    names: list[str]
+    values: list[str] = field(default_factory=list)
+
+
+SessionStatement = Transaction | Variables
 Parsed = (
-    Create | Alter | Drop | Show | Describe | Use | Grant | Call | AnonymousProcedure | Ordinary
+    Create
+    | Alter
+    | Drop
+    | Show
+    | Describe
+    | Use
+    | Grant
+    | Call
+    | AnonymousProcedure
+    | Ordinary
+    | SessionStatement
 )

@@ -30,6 +30,7 @@ from hoarfrost.sql.ast import (
 )
 from hoarfrost.sql.names import parse_name
 from hoarfrost.sql.parser import TokenCursor
+from hoarfrost.sql.session_statements import HEADS as SESSION_HEADS
 from hoarfrost.sql.tokens import Statement
 
 __all__ = ["parse"]
@@ -74,6 +75,7 @@ _PLURALS: list[tuple[tuple[str, ...], str]] = [
     (("USERS",), "USER"),
     (("GRANTS",), "GRANT"),
     (("COLUMNS",), "COLUMN"),
+    (("VARIABLES",), "VARIABLE"),
 ]
 # SPEC.md section 7: contexts that cannot use customer-hosted repositories.
 _UNSUPPORTED_KINDS = {
@@ -494,4 +496,5 @@ _HEADS: dict[str, Callable[[TokenCursor], Parsed]] = {
     "CALL": _call,
     "GRANT": _grant,
     "REVOKE": _grant,
+    **SESSION_HEADS,
 }
