@@ -107,7 +107,6 @@ ATTACKS: dict[str, tuple[str, int, str]] = {
     "detach": ("DETACH HOARFROST", UNSUPPORTED, "unsupported statement"),
     "install": ("INSTALL httpfs", UNSUPPORTED, "unsupported statement"),
     "load": ("LOAD httpfs", UNSUPPORTED, "unsupported statement"),
-    "set a duckdb setting": ("SET enable_external_access = true", UNSUPPORTED, "unsupported"),
     "reset": ("RESET lock_configuration", UNSUPPORTED, "unsupported"),
     "pragma": ("PRAGMA database_list", UNSUPPORTED, "unsupported statement"),
     "copy to a host file": ("COPY (SELECT 1) TO '/tmp/leak.csv'", UNSUPPORTED, "unsupported"),
@@ -161,6 +160,20 @@ def test_refused_over_the_wire(
     assert words in str(caught.value.msg)
     assert str(served.home) not in str(caught.value.msg)
     assert not any(leak in str(caught.value.msg) for leak in LEAKS)
+
+
+def test_set_names_a_session_variable_never_a_duckdb_setting(account: tuple[Any, Path]) -> None:
+    """Snowflake's SET assigns a session variable: DuckDB's settings stay out of reach."""
+    con, home = account
+    con.execute("SET enable_external_access = true")
+    con.execute("SET (lock_configuration, allowed_directories) = (false, '/')")
+    shown = {row[3]: row[4] for row in con.execute("SHOW VARIABLES").fetchall()}
+    assert shown["ENABLE_EXTERNAL_ACCESS"] == "true" and shown["ALLOWED_DIRECTORIES"] == "/"
+    with pytest.raises(Error):
+        con.execute(_statement("SELECT content FROM read_text('{home}/master.key')", home))
+    with pytest.raises(Error):
+        con.execute("COPY (SELECT 1) TO '/tmp/leak.csv'")
+    assert not Path("/tmp/leak.csv").exists()
 
 
 def test_the_account_still_answers_after_the_attacks(
