@@ -26,9 +26,9 @@ from rich.table import Table
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.support.downloads import download_wheels  # noqa: E402
 from tests.support.pypiserver import PypiServer  # noqa: E402
 from tests.support.seed import CORRECTED_PROCEDURE, SEED_FUNCTION, SEED_PROCEDURE  # noqa: E402
+from tests.support.snowpark import snowpark_wheels  # noqa: E402
 from tests.support.wheels import build_wheel  # noqa: E402
 
 import hoarfrost  # noqa: E402
@@ -37,7 +37,6 @@ from hoarfrost.sql.tokens import split  # noqa: E402
 
 USER, PASSWORD = "demo-user", "demo-Passw0rd"
 WHEEL_CACHE = ROOT / ".cache" / "demo-wheels"
-PLATFORMS = ["manylinux_2_28_x86_64", "manylinux2014_x86_64", "manylinux_2_17_x86_64", "any"]
 
 
 def seed_statements(server: PypiServer) -> list[str]:
@@ -101,13 +100,6 @@ ROLE_STATEMENTS = [
 ]
 
 
-def snowpark_wheels() -> Path:
-    """snowflake-snowpark-python and its dependencies for CPython 3.11, downloaded once."""
-    platforms = [a for p in PLATFORMS for a in ("--platform", p)]
-    extra = ["--python-version", "3.11", "--implementation", "cp", "--abi", "cp311", *platforms]
-    return download_wheels(WHEEL_CACHE, ["snowflake-snowpark-python"], extra_args=extra)
-
-
 def _display(sql: str) -> str:
     """The statement as the query history shows it: secret values redacted."""
     (statement,) = split(sql)
@@ -134,7 +126,7 @@ def main() -> None:
         packages = Path(tmp) / "packages"
         packages.mkdir()
         build_wheel(packages, "test_whl_package", "1.0")
-        for wheel in snowpark_wheels().glob("*.whl"):
+        for wheel in snowpark_wheels(WHEEL_CACHE).glob("*.whl"):
             (packages / wheel.name).symlink_to(wheel)
         with PypiServer(packages, Path(tmp) / "server", auth=(USER, PASSWORD)) as server:
             console.print(f"Local repository: {server.index_url} (user {USER}, htpasswd)")

@@ -31,7 +31,8 @@ ALLOWED: dict[str, set[str]] = {
     "engine": LEAVES | {"catalog"},
     "commands": LEAVES | {"catalog", "engine"},
     "connection": LEAVES | {"catalog", "engine", "commands"},
-    "__init__": LEAVES | {"connection"},
+    # connect() gives the engine the server's bridge for procedures' Snowpark sessions
+    "__init__": LEAVES | {"connection", "server"},
     "server": LEAVES | {"catalog", "engine", "commands", "connection"},
     "cli": LEAVES | {"catalog", "engine", "commands", "connection", "server", "__init__"},
     "__main__": {"cli"},

@@ -6,7 +6,10 @@ Python UDFs and procedures take their packages from your own artifact repository
         print(con.execute("select 1").fetchall())
 """
 
-from hoarfrost.connection import Connection, Cursor, connect
+from typing import Any
+
+from hoarfrost.connection import Connection, Cursor
+from hoarfrost.connection import connect as _connect
 from hoarfrost.errors import (
     DatabaseError,
     DataError,
@@ -20,6 +23,19 @@ from hoarfrost.errors import (
     Warning,
 )
 from hoarfrost.version import __version__
+
+
+def connect(home: Any = None, **settings: Any) -> Connection:
+    """Open (creating if needed) the account in ``home``; see :func:`hoarfrost.connection.connect`.
+
+    Procedures of the account get a real Snowpark Session, served in process by the wire
+    protocol's own app (no socket is opened)."""
+    from hoarfrost.server.bridge import attach
+
+    connection = _connect(home, **settings)
+    attach(connection.engine)
+    return connection
+
 
 apilevel = "2.0"
 threadsafety = 1

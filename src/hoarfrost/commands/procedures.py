@@ -17,7 +17,7 @@ from hoarfrost.catalog.routines import Routine, overloads
 from hoarfrost.commands.functions import create_routine
 from hoarfrost.commands.ordinary import run_ordinary
 from hoarfrost.engine.calls import bind_args, choose_overload
-from hoarfrost.engine.context import Context, Handler
+from hoarfrost.engine.context import PROCEDURE_WIRE, Context, Handler, ProcedureWire
 from hoarfrost.engine.result import Column, Result, rows_result
 from hoarfrost.engine.udf import udf_service
 from hoarfrost.errors import ObjectNotFound
@@ -87,9 +87,19 @@ def call_procedure(session: Context, node: Call) -> Result:
     if routine.props.get("execute_as", "OWNER") == "OWNER":
         # Owner's rights: the procedure's SQL has the owner role's privileges, and only those.
         session.role, session.secondary_roles = routine.obj.owner, False
+    bridge: ProcedureWire | None = session.engine.services.get(PROCEDURE_WIRE)
+    wire = bridge.open_call(session) if bridge is not None else None
     try:
-        outcome = pool.call_procedure(routine.spec, values, _on_sql(session))
+        outcome = pool.call_procedure(
+            routine.spec,
+            values,
+            _on_sql(session),
+            bridge.handle if bridge is not None else None,
+            wire,
+        )
     finally:
+        if bridge is not None and wire is not None:
+            bridge.end_call(wire)
         session.role, session.secondary_roles = role, secondary
     if routine.returns_table is not None or outcome.is_table:
         return _table_result(routine, outcome.columns, outcome.rows or [])

@@ -25,10 +25,12 @@ if TYPE_CHECKING:
     from hoarfrost.engine.result import Result
 
 __all__ = [
+    "PROCEDURE_WIRE",
     "Context",
     "Handler",
     "OpenTransaction",
     "ParameterRows",
+    "ProcedureWire",
     "Registry",
     "SystemFunction",
     "VirtualTable",
@@ -61,6 +63,24 @@ class Context(Scope, Protocol):
 
 
 Handler = Callable[[Context, Any], "Result"]
+
+# The engine service (``engine.service``) that gives procedures a real Snowpark Session, set up
+# by the layer that serves the wire protocol (hoarfrost.server): see ProcedureWire.
+PROCEDURE_WIRE = "procedure_wire"
+
+
+class ProcedureWire(Protocol):
+    def open_call(self, session: Any) -> dict[str, Any]:
+        """Login details (a token for this call only) for the worker's connector."""
+        ...
+
+    def end_call(self, wire: dict[str, Any]) -> None: ...
+
+    def handle(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Serve one HTTP request of the connector: {method, url, headers, body}."""
+        ...
+
+
 SystemFunction = Callable[[Context, list[str]], "str | bool | None"]
 VirtualTable = Callable[[Context], pa.Table]
 ParameterRows = Callable[[Context, str], list[tuple[str, str, str, str, str, str]]]

@@ -24,7 +24,7 @@ import logging
 import threading
 import traceback
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.applications import Starlette
@@ -37,11 +37,13 @@ from hoarfrost.catalog.users import authenticate
 from hoarfrost.commands.parameters import apply_login_parameters, session_parameter_values
 from hoarfrost.commands.session import Session
 from hoarfrost.config import Settings
+from hoarfrost.engine.context import PROCEDURE_WIRE
 from hoarfrost.engine.engine import Engine, open_engine
 from hoarfrost.errors import Error
 from hoarfrost.server import protocol
 from hoarfrost.server.auth import LoginThrottle, Users, bootstrap
 from hoarfrost.server.bodies import MAX_LOGIN_BODY, BadBody, read_json
+from hoarfrost.server.bridge import WireBridge
 from hoarfrost.server.queries import new_record, record_query, run_record
 from hoarfrost.server.sessions import QueryRecord, ServerSession, SessionRegistry, TokenState
 from hoarfrost.version import __version__
@@ -72,6 +74,10 @@ class ServerState:
     registry: SessionRegistry
     settings: Settings
     throttle: LoginThrottle
+    # token -> the session of a running procedure call whose Snowpark session logs in with it,
+    # and the wire sessions those logins opened (closed with the call, whatever the code did)
+    call_grants: dict[str, Session] = field(default_factory=dict)
+    call_entries: dict[str, list[ServerSession]] = field(default_factory=dict)
 
 
 # -- request helpers ----------------------------------------------------------------------
@@ -135,11 +141,13 @@ async def login(request: Request) -> Response:
     data = _object(body, "data")
     state = _state(request)
     authenticator = str(data.get("AUTHENTICATOR") or "SNOWFLAKE").upper()
-    if authenticator not in ("SNOWFLAKE", "USERNAME_PASSWORD_MFA"):
+    if authenticator not in ("SNOWFLAKE", "USERNAME_PASSWORD_MFA", "OAUTH"):
         return protocol.error_envelope(
             protocol.BAD_LOGIN,
             f"Authenticator {authenticator} is not supported; use user and password.",
         )
+    if authenticator == "OAUTH":
+        return await _call_login(state, str(data.get("TOKEN") or ""))
     login_name = str(data.get("LOGIN_NAME") or "")
     # No await between the lock check and recording the outcome: concurrent attempts cannot
     # slip past the count.
@@ -174,6 +182,19 @@ async def login(request: Request) -> Response:
     entry.warehouse = _name(params.get("warehouse"))
     apply_login_parameters(entry.session, _object(data, "SESSION_PARAMETERS"))
     log.info("session %s opened for %s", entry.id, user)
+    return protocol.envelope(_login_data(entry, state.registry.ttl))
+
+
+async def _call_login(state: ServerState, token: str) -> Response:
+    """A procedure's Snowpark session logs in with its call's token: it gets the calling session
+    itself (database, schema, role, transaction), borrowed, for as long as the call runs."""
+    session = state.call_grants.get(token) if token else None
+    if session is None:
+        return protocol.error_envelope(
+            protocol.BAD_LOGIN, "Incorrect username or password was specified."
+        )
+    entry = state.registry.create(session, borrowed=True)
+    state.call_entries.setdefault(token, []).append(entry)
     return protocol.envelope(_login_data(entry, state.registry.ttl))
 
 
@@ -409,8 +430,17 @@ def _guard(handler: Any) -> Any:
     return endpoint
 
 
-def create_app(home: Any, settings: Settings, users: Users) -> Starlette:
-    """The server for the account in ``home`` (``:memory:`` for a throwaway account)."""
+def server_state(engine: Engine, settings: Settings, users: Users) -> ServerState:
+    throttle = LoginThrottle(settings.server_login_max_retries, settings.server_login_lockout)
+    registry = SessionRegistry(settings.server_session_ttl)
+    return ServerState(engine, users, registry, settings, throttle)
+
+
+def create_app(
+    home: Any, settings: Settings, users: Users, state: ServerState | None = None
+) -> Starlette:
+    """The server for the account in ``home`` (``:memory:`` for a throwaway account); with
+    ``state``, the app of an engine already open (procedures' Snowpark sessions use it)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -418,10 +448,10 @@ def create_app(home: Any, settings: Settings, users: Users) -> Starlette:
         # The users of the setting become the account's first users (the first one its
         # administrator); from then on the catalog's users are the ones who log in.
         await run_in_threadpool(bootstrap, engine.catalog, users)
-        throttle = LoginThrottle(settings.server_login_max_retries, settings.server_login_lockout)
-        registry = SessionRegistry(settings.server_session_ttl)
-        state = ServerState(engine, users, registry, settings, throttle)
+        state = server_state(engine, settings, users)
         app.state.hoarfrost = state
+        # Procedures' Snowpark sessions are served by this same app.
+        engine.service(PROCEDURE_WIRE, lambda e: WireBridge(app, state))
         try:
             yield
         finally:
@@ -443,4 +473,8 @@ def create_app(home: Any, settings: Settings, users: Users) -> Starlette:
         Route("/telemetry/send", _guard(telemetry), methods=["POST"]),
         Route("/{path:path}", not_found, methods=["GET", "POST", "PUT", "DELETE"]),
     ]
+    if state is not None:
+        app = Starlette(routes=routes)
+        app.state.hoarfrost = state
+        return app
     return Starlette(routes=routes, lifespan=lifespan)

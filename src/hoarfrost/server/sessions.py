@@ -53,6 +53,7 @@ class ServerSession:
     token_expires: float
     master_expires: float
     warehouse: str | None = None
+    borrowed: bool = False  # a procedure call's session: closing the entry leaves it open
     lock: threading.Lock = field(default_factory=threading.Lock)
     queries: OrderedDict[str, QueryRecord] = field(default_factory=OrderedDict)
 
@@ -85,7 +86,7 @@ class SessionRegistry:
         self._by_token: dict[str, ServerSession] = {}
         self._by_master: dict[str, ServerSession] = {}
 
-    def create(self, session: Session) -> ServerSession:
+    def create(self, session: Session, borrowed: bool = False) -> ServerSession:
         self.reap()
         now = self.clock()
         entry = ServerSession(
@@ -95,6 +96,7 @@ class SessionRegistry:
             master_token=_token(),
             token_expires=now + self.ttl,
             master_expires=now + self.ttl * MASTER_FACTOR,
+            borrowed=borrowed,
         )
         with self._lock:
             self._by_token[entry.token] = entry
@@ -140,6 +142,8 @@ class SessionRegistry:
         with self._lock:
             self._by_token.pop(entry.token, None)
             self._by_master.pop(entry.master_token, None)
+        if entry.borrowed:
+            return
         with entry.lock:
             entry.session.close()
 

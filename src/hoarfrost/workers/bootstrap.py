@@ -26,6 +26,7 @@ import array
 import ctypes
 import datetime as dt
 import decimal
+import io
 import linecache
 import os
 import pickle
@@ -371,6 +372,10 @@ class Function:
         result = self.handler(session, *args)
         if isinstance(result, DataFrame):
             cols, rows = result.collect_raw()
+            return {"table": True, "columns": cols, "rows": [_plain_list(r) for r in rows]}
+        if hasattr(result, "collect") and hasattr(result, "columns"):  # a Snowpark DataFrame
+            cols = [str(c).strip('"') for c in result.columns]
+            rows = [list(r) for r in result.collect()]
             return {"table": True, "columns": cols, "rows": [_plain_list(r) for r in rows]}
         if isinstance(result, list) and result and isinstance(result[0], tuple):
             names = list(getattr(result[0], "_fields", ()) or ()) or None
@@ -1153,10 +1158,12 @@ def _measure(sandbox: _Sandbox | None) -> dict[str, Any]:
 
 
 class Worker:
-    """Loaded functions and the dispatch of requests; ``sql`` runs a procedure's SQL."""
+    """Loaded functions and the dispatch of requests; ``sql`` runs a procedure's SQL, ``http``
+    carries the requests of a procedure's Snowpark session to the engine."""
 
-    def __init__(self, sql: SqlRunner):
+    def __init__(self, sql: SqlRunner, http: HttpRunner | None = None):
         self.sql = sql
+        self.http = http
         self.functions: dict[str, Function] = {}
         self.dispatch: dict[str, Callable[[dict[str, Any]], Any]] = {
             "load": self.load,
@@ -1178,10 +1185,15 @@ class Worker:
 
     def proc(self, p: dict[str, Any]) -> Any:
         session = Session(self.sql, p["call"])
+        real = None
+        if p.get("wire") and self.http is not None:
+            real = _snowpark_session(self.http, p["call"], p["wire"])
         try:
-            return self.functions[p["id"]].procedure(session, p["args"])
+            return self.functions[p["id"]].procedure(real or session, p["args"])
         finally:
             session.close()
+            if real is not None:
+                _close_snowpark(real)
 
     def handle(self, tag: str, payload: dict[str, Any]) -> tuple[str, Any]:
         try:
@@ -1207,6 +1219,131 @@ def _remote_sql(wire: Wire) -> SqlRunner:
         return list(payload["columns"]), [list(r) for r in payload["rows"]]
 
     return run
+
+
+HttpRunner = Callable[[str, dict[str, Any]], dict[str, Any]]
+
+
+def _remote_http(wire: Wire) -> HttpRunner:
+    def run(call: str, request: dict[str, Any]) -> dict[str, Any]:
+        with wire.turn:
+            wire.send(("http", {"call": call, "request": request}))
+            tag, payload = wire.recv()
+        if tag != "http_response":
+            raise ConnectionError(str(payload))
+        return dict(payload)
+
+    return run
+
+
+# ---------------------------------------------------------------------------------------------
+# A real Snowpark Session for procedures whose environment has Snowpark: the connector in the
+# worker speaks the wire protocol to the engine over this process's pipe (its HTTP adapter is
+# replaced), logged in with a token valid for the running call only. Nothing leaves the sandbox.
+
+_CALL_HTTP: list[Callable[[dict[str, Any]], dict[str, Any]]] = []
+
+
+class _Body:
+    """A response body the connector may read whole or as a stream."""
+
+    def __init__(self, data: bytes):
+        self._data = io.BytesIO(data)
+        self.decode_content = True
+
+    def read(self, amt: int | None = None, decode_content: bool | None = None) -> bytes:
+        return self._data.read(-1 if amt is None else amt)
+
+    def stream(self, amt: int = 1 << 16, decode_content: bool | None = None) -> Iterable[bytes]:
+        while chunk := self._data.read(amt):
+            yield chunk
+
+    def close(self) -> None:
+        self._data.close()
+
+    def release_conn(self) -> None:
+        return None
+
+
+def _route_requests() -> None:
+    """Send every request of the (vendored) requests library through the call's pipe."""
+    modules = []
+    for name in ("snowflake.connector.vendored.requests", "requests"):
+        try:
+            modules.append(__import__(name, fromlist=["adapters", "models", "structures"]))
+        except ImportError:
+            continue
+    for requests in modules:
+        adapter = requests.adapters.HTTPAdapter
+        if getattr(adapter, "_hoarfrost_routed", False):
+            continue
+
+        def send(
+            self: Any, request: Any, stream: bool = False, *a: Any, _r: Any = requests, **k: Any
+        ) -> Any:
+            body = request.body or b""
+            if hasattr(body, "read"):
+                body = body.read()
+            if isinstance(body, str):
+                body = body.encode("utf-8")
+            if not _CALL_HTTP:
+                raise _r.exceptions.ConnectionError("no engine channel outside a procedure call")
+            reply = _CALL_HTTP[-1](
+                {
+                    "method": request.method,
+                    "url": request.url,
+                    "headers": dict(request.headers),
+                    "body": bytes(body),
+                }
+            )
+            response = _r.models.Response()
+            response.status_code = int(reply["status"])
+            response.headers = _r.structures.CaseInsensitiveDict(reply["headers"])
+            response.raw = _Body(reply["body"])
+            if not stream:
+                response._content = reply["body"]
+            response.url = request.url
+            response.request = request
+            response.reason = reply.get("reason", "")
+            response.encoding = _r.utils.get_encoding_from_headers(response.headers)
+            response.connection = self
+            return response
+
+        adapter.send = send
+        adapter._hoarfrost_routed = True
+
+
+def _snowpark_session(http: HttpRunner, call: str, wire: dict[str, Any]) -> Any:
+    """A connected snowflake.snowpark.Session, or None when Snowpark is not installed."""
+    try:
+        import snowflake.connector  # type: ignore[import-not-found]
+        from snowflake.snowpark import Session as SnowparkSession  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    _route_requests()
+    _CALL_HTTP.append(lambda request: http(call, request))
+    options = {k: v for k, v in wire.items() if v is not None and k != "token"}
+    connection = snowflake.connector.connect(
+        account="hoarfrost",
+        host="hoarfrost.engine",
+        port=80,
+        protocol="http",
+        authenticator="OAUTH",
+        token=wire["token"],
+        login_timeout=60,
+        client_session_keep_alive=False,
+        **options,
+    )
+    return SnowparkSession.builder.configs({"connection": connection}).create()
+
+
+def _close_snowpark(session: Any) -> None:
+    try:
+        session.close()
+    except Exception:  # the call's answer matters more than a failed logout
+        pass
+    finally:
+        _CALL_HTTP.clear()
 
 
 def _take_protocol_fds() -> Wire:
@@ -1248,7 +1385,7 @@ def main() -> None:
     sys.modules["_snowflake"] = make_snowflake_module()
     ready = {"isolation": isolation, "facts": facts, "python": sys.version.split()[0]}
     wire.send(("ready", ready))
-    _serve(wire, Worker(_remote_sql(wire)))
+    _serve(wire, Worker(_remote_sql(wire), _remote_http(wire)))
 
 
 def _serve(wire: Wire, worker: Worker) -> None:

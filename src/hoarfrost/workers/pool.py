@@ -37,7 +37,7 @@ from hoarfrost.errors import WorkerError
 from hoarfrost.workers import bootstrap, sandbox
 from hoarfrost.workers.protocol import Channel, ChannelClosed, ChannelTimeout, ProtocolViolation
 from hoarfrost.workers.runner import Reply, Runner
-from hoarfrost.workers.spec import FunctionSpec, LoadInfo, OnSql
+from hoarfrost.workers.spec import FunctionSpec, LoadInfo, OnHttp, OnSql
 
 __all__ = ["BOOTSTRAP", "WorkerPool", "environment_site_dir", "isolation_layers"]
 
@@ -173,7 +173,12 @@ class WorkerPool(Runner):
         return list(self._layers)
 
     def _request(
-        self, spec: FunctionSpec, tag: str, payload: dict[str, Any], on_sql: OnSql | None
+        self,
+        spec: FunctionSpec,
+        tag: str,
+        payload: dict[str, Any],
+        on_sql: OnSql | None,
+        on_http: OnHttp | None = None,
     ) -> Reply:
         worker = self._acquire(overflow=spec.kind == "procedure")
         try:
@@ -183,7 +188,7 @@ class WorkerPool(Runner):
                     worker.loaded[spec.id] = LoadInfo(**reply[1])
                 if reply[0] != "ok" or tag == "load":
                     return reply
-            reply = self._exchange(worker, spec, (tag, payload), on_sql)
+            reply = self._exchange(worker, spec, (tag, payload), on_sql, on_http)
             if reply[0] == "error" and reply[1].get("kind") == "memory":
                 worker.kill()  # it reported MemoryError and exits; do not wait for it
             return reply
@@ -306,17 +311,25 @@ class WorkerPool(Runner):
         }
 
     def _exchange(
-        self, worker: _Worker, spec: FunctionSpec, message: tuple[str, Any], on_sql: OnSql | None
+        self,
+        worker: _Worker,
+        spec: FunctionSpec,
+        message: tuple[str, Any],
+        on_sql: OnSql | None,
+        on_http: OnHttp | None = None,
     ) -> Reply:
         deadline = time.monotonic() + self.timeout
         try:
             worker.channel.send(message, deadline)
             while True:
                 tag, payload = worker.channel.recv(deadline)
-                if tag != "sql":
+                if tag not in ("sql", "http"):
                     return tag, payload
                 started = time.monotonic()
-                answer = _run_sql(on_sql, payload, message)
+                if tag == "sql":
+                    answer = _run_sql(on_sql, payload, message)
+                else:
+                    answer = _run_http(on_http, payload, message)
                 deadline += time.monotonic() - started  # the engine's SQL time is not the code's
                 worker.channel.send(answer, deadline)
         except ChannelTimeout:
@@ -346,6 +359,19 @@ class WorkerPool(Runner):
             f"The worker running function {spec.name} exited unexpectedly ({how}) during the "
             "call; the next call starts a new worker."
         )
+
+
+def _run_http(on_http: OnHttp | None, request: Any, current: tuple[str, Any]) -> tuple[str, Any]:
+    """Serve a request of a procedure's Snowpark session, only with the running call's token."""
+    if not (isinstance(request, dict) and isinstance(request.get("request"), dict)):
+        raise ProtocolViolation("an HTTP request is not {'call': ..., 'request': {...}}")
+    tag, payload = current
+    if on_http is None or tag != "proc" or request.get("call") != payload.get("call"):
+        return ("http_error", "no engine channel for this request: its call has ended")
+    try:
+        return ("http_response", on_http(request["request"]))
+    except Exception as exc:  # the connector sees a failed request, the engine keeps serving
+        return ("http_error", str(exc))
 
 
 def _run_sql(on_sql: OnSql | None, request: Any, current: tuple[str, Any]) -> tuple[str, Any]:

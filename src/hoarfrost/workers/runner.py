@@ -21,6 +21,7 @@ from hoarfrost.workers import bootstrap
 from hoarfrost.workers.spec import (
     FunctionSpec,
     LoadInfo,
+    OnHttp,
     OnSql,
     ProcedureResult,
     UdtfRows,
@@ -45,7 +46,12 @@ class Runner:
         raise NotImplementedError
 
     def _request(
-        self, spec: FunctionSpec, tag: str, payload: dict[str, Any], on_sql: OnSql | None
+        self,
+        spec: FunctionSpec,
+        tag: str,
+        payload: dict[str, Any],
+        on_sql: OnSql | None,
+        on_http: OnHttp | None = None,
     ) -> Reply:
         """Send one request for ``spec`` (loaded first if need be) and return the final reply."""
         raise NotImplementedError
@@ -93,13 +99,20 @@ class Runner:
         ]
 
     def call_procedure(
-        self, spec: FunctionSpec, args: Sequence[Any], on_sql: OnSql
+        self,
+        spec: FunctionSpec,
+        args: Sequence[Any],
+        on_sql: OnSql,
+        on_http: OnHttp | None = None,
+        wire: dict[str, Any] | None = None,
     ) -> ProcedureResult:
-        """Run a procedure; ``on_sql(text) -> (columns, rows)`` serves its ``session.sql``."""
+        """Run a procedure; ``on_sql(text) -> (columns, rows)`` serves its ``session.sql``.
+        With ``on_http`` and ``wire`` (login token and context), a procedure whose environment
+        has Snowpark gets a real Snowpark Session whose requests ``on_http`` serves."""
         # The call's own token: SQL that arrives without it (from a thread an earlier call left
         # running) is refused, so the channel serves this call and its session only.
-        payload = {"id": spec.id, "args": list(args), "call": secrets.token_hex(16)}
-        res = self._ok(spec, self._request(spec, "proc", payload, on_sql))
+        payload = {"id": spec.id, "args": list(args), "call": secrets.token_hex(16), "wire": wire}
+        res = self._ok(spec, self._request(spec, "proc", payload, on_sql, on_http))
         if res["table"]:
             return ProcedureResult(columns=res["columns"], rows=res["rows"])
         return ProcedureResult(value=res["value"])
@@ -168,7 +181,12 @@ class FakeRunner(Runner):
         return list(cols), [list(r) for r in rows]
 
     def _request(
-        self, spec: FunctionSpec, tag: str, payload: dict[str, Any], on_sql: OnSql | None
+        self,
+        spec: FunctionSpec,
+        tag: str,
+        payload: dict[str, Any],
+        on_sql: OnSql | None,
+        on_http: OnHttp | None = None,
     ) -> Reply:
         with self._lock:  # one call at a time, like one worker
             if tag != "load" and spec.id not in self._worker.functions:

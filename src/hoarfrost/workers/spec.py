@@ -20,6 +20,7 @@ __all__ = [
     "FunctionKind",
     "FunctionSpec",
     "LoadInfo",
+    "OnHttp",
     "OnSql",
     "ProcedureResult",
     "UdtfRows",
@@ -29,6 +30,9 @@ __all__ = [
 FunctionKind = Literal["scalar", "vectorized", "udtf", "procedure"]
 # Runs SQL in the caller's session for a procedure: text -> (column names, rows).
 OnSql = Callable[[str], tuple[Sequence[str], Sequence[Sequence[Any]]]]
+# Serves one HTTP request of a procedure's Snowpark session: {method, url, headers, body} ->
+# {status, headers, body}.
+OnHttp = Callable[[dict[str, Any]], dict[str, Any]]
 # Per partition, the output rows, each tagged with the index (within the partition) of the input
 # row whose process() call produced it, or None for rows from end_partition().
 UdtfRows = list[list[tuple[int | None, list[Any]]]]
