@@ -16,6 +16,7 @@ from hoarfrost.catalog.privileges import require_account_admin, require_usage
 from hoarfrost.catalog.props import value_text
 from hoarfrost.commands.common import schema_exists
 from hoarfrost.commands.policies import set_account_policy, unset_account_policy
+from hoarfrost.commands.session_parameters import SESSION_PARAMETERS
 from hoarfrost.engine.context import Context, Handler
 from hoarfrost.engine.result import Result, rows_result, status_result
 from hoarfrost.errors import InvalidValue
@@ -31,23 +32,7 @@ __all__ = [
     "session_parameter_values",
 ]
 
-_SESSION_PARAMS = {
-    "TIMEZONE",
-    "QUERY_TAG",
-    "AUTOCOMMIT",
-    "TIMESTAMP_OUTPUT_FORMAT",
-    "DATE_OUTPUT_FORMAT",
-    "USE_CACHED_RESULT",
-    "STATEMENT_TIMEOUT_IN_SECONDS",
-    "ROWS_PER_RESULTSET",
-    "CLIENT_SESSION_KEEP_ALIVE",
-    "QUOTED_IDENTIFIERS_IGNORE_CASE",
-    "PYTHON_CONNECTOR_QUERY_RESULT_FORMAT",
-    "JDBC_QUERY_RESULT_FORMAT",
-    "MULTI_STATEMENT_COUNT",
-    "BINARY_OUTPUT_FORMAT",
-    "WEEK_START",
-}
+_SESSION_PARAMS = set(SESSION_PARAMETERS)
 
 
 def _policy_name(value: Value) -> Name:
@@ -178,17 +163,27 @@ ParamRows = list[tuple[str, str, str, str, str, str]]
 
 def show_parameters(session: Context, node: Show) -> Result:
     scope, target = _show_scope(session, node)
-    rows: ParamRows = []
-    if scope == "SESSION":
-        rows = [(k, v, "", "SESSION", "", "STRING") for k, v in sorted(session.parameters.items())]
-    else:
-        rows = _param_rows(session, scope, target)
+    rows = _session_rows(session) if scope == "SESSION" else _param_rows(session, scope, target)
     for extra in session.registry.parameter_rows:
         rows.extend(extra(session, scope))
     if node.like is not None:
         pattern = like_to_glob(node.like).upper()
         rows = [r for r in rows if fnmatch.fnmatchcase(r[0], pattern)]
     return rows_result(_SHOW_COLUMNS, rows)
+
+
+def _session_rows(session: Context) -> ParamRows:
+    """Every session parameter: its value, its default, and SESSION where the session set it."""
+    rows: ParamRows = []
+    for name, p in sorted(SESSION_PARAMETERS.items()):
+        value = session.parameters.get(name)
+        shown = p.default if value is None else value
+        if p.type == "BOOLEAN":
+            shown = shown.lower()
+        rows.append(
+            (name, shown, p.default, "" if value is None else "SESSION", p.description, p.type)
+        )
+    return rows
 
 
 def _show_scope(session: Context, node: Show) -> tuple[str, str]:
