@@ -20,11 +20,12 @@ from hoarfrost.catalog.relations import database as database_record
 from hoarfrost.catalog.relations import record, relation
 from hoarfrost.catalog.relations import schema as schema_record
 from hoarfrost.catalog.store import CatalogObject
+from hoarfrost.commands.columns import table_columns
 from hoarfrost.commands.common import schema_exists
 from hoarfrost.commands.parameters import alter_params
 from hoarfrost.engine.context import Context, Handler
 from hoarfrost.engine.engine import DEFAULT_SCHEMA
-from hoarfrost.engine.result import Result, column_from_duckdb, rows_result, status_result
+from hoarfrost.engine.result import Result, rows_result, status_result
 from hoarfrost.errors import InsufficientPrivileges, ObjectAlreadyExists
 from hoarfrost.sql.ast import Alter, Create, Describe, Drop, Name, Show, Use
 
@@ -319,29 +320,24 @@ def show_views(session: Context, node: Show) -> Result:
 
 def describe_table(session: Context, node: Describe) -> Result:
     db, schema, name = session.qualify(node.name)
-    rows = session.run_internal(
-        "SELECT column_name, data_type, is_nullable, column_default FROM "
-        "information_schema.columns WHERE table_catalog = ? AND table_schema = ? AND "
-        "table_name = ? ORDER BY ordinal_position",
-        [db, schema, name],
-    ).fetchall()
-    if not rows:
+    columns = table_columns(session, db, schema, name).get(name)
+    if not columns:
         raise not_found(f"{db}.{schema}.{name}")
     out = [
         (
-            col,
-            _snowflake_type(t),
+            c.name,
+            c.type.text,
             "COLUMN",
-            "Y" if nullable == "YES" else "N",
-            default,
+            "Y" if c.nullable else "N",
+            c.default,
             "N",
             "N",
             None,
             None,
-            None,
+            c.comment,
             None,
         )
-        for col, t, nullable, default in rows
+        for c in columns
     ]
     cols = [
         "name",
@@ -357,21 +353,6 @@ def describe_table(session: Context, node: Describe) -> Result:
         "policy name",
     ]
     return rows_result(cols, out, "DESCRIBE")
-
-
-def _snowflake_type(duck_type: str) -> str:
-    col = column_from_duckdb("x", duck_type)
-    if col.type == "FIXED":
-        return f"NUMBER({col.precision or 38},{col.scale or 0})"
-    if col.type == "TEXT":
-        return "VARCHAR(16777216)"
-    if col.type == "REAL":
-        return "FLOAT"
-    if col.type == "TIMESTAMP_NTZ":
-        return "TIMESTAMP_NTZ(9)"
-    if col.type == "TIMESTAMP_TZ":
-        return "TIMESTAMP_TZ(9)"
-    return col.type
 
 
 HANDLERS: dict[tuple[str, str], Handler] = {

@@ -18,8 +18,8 @@ from hoarfrost.catalog.relations import database as database_record
 from hoarfrost.catalog.relations import relation
 from hoarfrost.catalog.relations import schema as schema_record
 from hoarfrost.catalog.store import CatalogObject
+from hoarfrost.commands.columns import TEXT_MAX, relation_comments, table_columns
 from hoarfrost.engine.context import Context, VirtualTable
-from hoarfrost.engine.result import column_from_duckdb
 
 __all__ = ["VIRTUAL_TABLES"]
 
@@ -72,6 +72,7 @@ def _tables(session: Context) -> pa.Table:
         "LAST_ALTERED",
         "COMMENT",
     ]
+    comments = relation_comments(session, session.need_database())
     rows = [
         [
             o.database,
@@ -79,14 +80,14 @@ def _tables(session: Context) -> pa.Table:
             o.name,
             o.owner,
             "VIEW" if table_type == "VIEW" else "BASE TABLE",
-            "NO",
-            None,
+            "YES" if o.props.get("KIND") == "TRANSIENT" else "NO",
+            o.props.get("CLUSTER_BY"),
             None,
             None,
             "1",
             o.created_on,
             o.created_on,
-            o.comment,
+            comments.get((o.schema, o.name), o.comment),
         ]
         for o, table_type in _relations(session)
     ]
@@ -128,37 +129,35 @@ def _columns(session: Context) -> pa.Table:
         "COMMENT",
     ]
     visible = {(o.schema, o.name) for o, _ in _relations(session)}
+    db = session.need_database()
     rows = []
-    for schema_name, table, column, position, default, nullable, duck_type in session.run_internal(
-        "SELECT table_schema, table_name, column_name, ordinal_position, column_default, "
-        "is_nullable, data_type FROM information_schema.columns WHERE table_catalog = ? "
-        "ORDER BY 1, 2, 4",
-        [session.database],
-    ).fetchall():
-        if (schema_name, table) not in visible:
-            continue
-        col = column_from_duckdb(column, duck_type)
-        kind = _TYPE_NAMES.get(col.type, col.type)
-        fixed = col.type == "FIXED"
-        rows.append(
-            [
-                session.database,
-                schema_name,
-                table,
-                column,
-                position,
-                default,
-                nullable,
-                kind,
-                col.length,
-                col.length,
-                col.precision if fixed else None,
-                10 if fixed else None,
-                col.scale if fixed else None,
-                9 if kind.startswith(("TIMESTAMP", "TIME")) else None,
-                None,
-            ]
-        )
+    for schema_name in sorted({s for s, _ in visible}):
+        for table, columns in sorted(table_columns(session, db, schema_name).items()):
+            if (schema_name, table) not in visible:
+                continue
+            for c in columns:
+                t = c.type
+                fixed = t.data_type == "NUMBER"
+                octets = t.length * 4 if t.data_type == "TEXT" and t.length else t.length
+                rows.append(
+                    [
+                        db,
+                        schema_name,
+                        table,
+                        c.name,
+                        c.position,
+                        c.default,
+                        "YES" if c.nullable else "NO",
+                        t.data_type,
+                        t.length,
+                        min(octets, TEXT_MAX) if octets else octets,
+                        t.precision if fixed else None,
+                        10 if fixed else None,
+                        t.scale if fixed else None,
+                        t.datetime_precision,
+                        c.comment,
+                    ]
+                )
     ints = {
         n: pa.int64()
         for n in (

@@ -71,6 +71,10 @@ def authorize(session: Context, accesses: tuple[Access, ...]) -> Step:
         if access.parts and access.parts[-1].startswith("__HF_"):
             continue  # the engine's own relations (virtual tables)
         key = _resolve(session, access.parts)
+        if key is None and access.privilege == "CREATE":
+            # The reference refuses to create an object nowhere (090105 / 090106).
+            session.need_database()
+            session.need_schema()
         if key is None or _is_temporary(session, key):
             if access.privilege == "OWNERSHIP" and key is not None and access.action == "DROP":
                 steps.append(_drop_temp(session, key))
@@ -104,8 +108,9 @@ def authorize(session: Context, accesses: tuple[Access, ...]) -> Step:
 
 
 def _create(session: Context, access: Access, key: tuple[str, str, str]) -> Step:
+    details = dict(access.details)
     if access.temporary:
-        obj = CatalogObject(access.kind, *key, owner=session.role)
+        obj = CatalogObject(access.kind, *key, owner=session.role, props=details)
         return lambda: session.temp_objects.__setitem__(_temp_key(access.kind, key), obj)
     container = schema(session.catalog, key[0], key[1])
     if not has_privilege(session, f"CREATE {access.kind}", container):
@@ -113,6 +118,8 @@ def _create(session: Context, access: Access, key: tuple[str, str, str]) -> Step
             "SQL access control error:\nInsufficient privileges to operate on schema "
             f"'{key[1]}'. The role {session.role} needs CREATE {access.kind} on it."
         )
+    if access.kind not in ("TABLE", "VIEW"):
+        return lambda: session.catalog.put(CatalogObject(access.kind, *key, owner=session.role))
     existing = relation(session.catalog, *key)
     if (
         existing is not None
@@ -125,7 +132,7 @@ def _create(session: Context, access: Access, key: tuple[str, str, str]) -> Step
         )
     if existing is not None and not access.replace:
         return lambda: None  # IF NOT EXISTS on an existing object, or DuckDB refuses it
-    obj = CatalogObject(access.kind, *key, owner=session.role)
+    obj = CatalogObject(access.kind, *key, owner=session.role, props=details)
     return lambda: record(session.catalog, obj)
 
 

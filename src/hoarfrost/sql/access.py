@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
+from hoarfrost.sql.transforms_ddl import table_details
+
 __all__ = ["Access", "accesses"]
 
 
@@ -27,6 +29,8 @@ class Access:
     replace: bool = False
     action: str = ""
     new_parts: tuple[str, ...] = ()
+    # CREATE TABLE: what DuckDB does not keep (declared types, clustering key), for the catalog
+    details: tuple[tuple[str, str], ...] = ()
 
 
 def _parts(table: exp.Table) -> tuple[str, ...]:
@@ -91,6 +95,7 @@ def accesses(tree: exp.Expr) -> tuple[Access, ...]:
                     _parts(target),
                     temporary=temporary,
                     replace=bool(tree.args.get("replace")),
+                    details=tuple(sorted(table_details(tree).items())),
                 )
             )
             clone = tree.args.get("clone")
@@ -98,6 +103,11 @@ def accesses(tree: exp.Expr) -> tuple[Access, ...]:
                 source = _target(clone.args.get("this"))
                 if source is not None:
                     out.append(Access("SELECT", "TABLE", _parts(source)))
+        elif kind == "SEQUENCE" and target is not None:
+            replace = bool(tree.args.get("replace"))
+            return (Access("CREATE", kind, _parts(target), replace=replace),)
+    elif isinstance(tree, exp.Comment):
+        return _comment(tree)
     elif isinstance(tree, exp.Drop):
         kind = str(tree.args.get("kind") or "").upper()
         tables = tree.args.get("tables") or [tree.args.get("this")]
@@ -116,7 +126,13 @@ def accesses(tree: exp.Expr) -> tuple[Access, ...]:
                 (a for a in tree.args.get("actions") or [] if isinstance(a, exp.AlterRename)), None
             )
             new = _target(rename.args.get("this")) if rename is not None else None
+            swap = next(
+                (a for a in tree.args.get("actions") or [] if isinstance(a, exp.SwapTable)), None
+            )
+            other = _target(swap.args.get("this")) if swap is not None else None
+            swapped = (Access("OWNERSHIP", kind, _parts(other), action="ALTER"),) if other else ()
             return (
+                *swapped,
                 Access(
                     "OWNERSHIP",
                     kind,
@@ -128,6 +144,18 @@ def accesses(tree: exp.Expr) -> tuple[Access, ...]:
         return ()
     skip = {id(target)} if target is not None else set()
     return (*out, *_reads(tree, skip, ctes))
+
+
+def _comment(tree: exp.Comment) -> tuple[Access, ...]:
+    """COMMENT ON TABLE | VIEW | COLUMN: the owner of the table or view may comment."""
+    kind = str(tree.args.get("kind") or "").upper()
+    target = tree.this
+    if kind == "COLUMN" and isinstance(target, exp.Column):
+        parts = tuple(p.name for p in target.parts[:-1])
+        return (Access("OWNERSHIP", "TABLE", parts, action="ALTER"),) if parts else ()
+    if kind in ("TABLE", "VIEW") and isinstance(target, exp.Table):
+        return (Access("OWNERSHIP", kind, _parts(target), action="ALTER"),)
+    return ()
 
 
 def _merge_privileges(tree: exp.Expr) -> tuple[str, ...]:

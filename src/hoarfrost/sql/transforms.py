@@ -20,6 +20,8 @@ from collections.abc import Callable
 import sqlglot
 from sqlglot import exp
 
+from hoarfrost.sql.transforms_ddl import sequence_calls, storage_types
+
 Transform = Callable[[exp.Expr], exp.Expr]
 
 _SEMI_STRUCTURED = {exp.DataType.Type.VARIANT, exp.DataType.Type.OBJECT, exp.DataType.Type.ARRAY}
@@ -558,4 +560,6 @@ TRANSFORMS: list[Transform] = [
     dateadd_keeps_dates,
     information_schema,
     current_time_functions,
+    sequence_calls,
+    storage_types,
 ]

@@ -48,6 +48,7 @@ from hoarfrost.sql.literals import collapse
 from hoarfrost.sql.select_list import select_items, snowflake_name
 from hoarfrost.sql.surface import check_surface
 from hoarfrost.sql.transforms import TRANSFORMS
+from hoarfrost.sql.transforms_ddl import if_not_exists_after_name, split_ddl
 
 __all__ = ["StatementKind", "Translation", "dml_counts", "translate"]
 
@@ -134,6 +135,7 @@ def _translate(sql: str) -> Translation:
 
 
 def _translate_whole(sql: str) -> Translation:
+    sql = if_not_exists_after_name(sql)
     tree = _parse(sql)
     check_surface(tree)  # nothing DuckDB-only that reaches the host
     _name_projections(tree, sql)  # before normalising: names come from the original text
@@ -180,8 +182,9 @@ _ORDINARY = (
     exp.Commit,
     exp.Rollback,
     exp.TruncateTable,
+    exp.Comment,
 )
-_DDL_KINDS = {"TABLE", "VIEW", "SCHEMA"}
+_DDL_KINDS = {"TABLE", "VIEW", "SCHEMA", "SEQUENCE"}
 
 
 def _supported(tree: exp.Expr) -> bool:
@@ -264,7 +267,7 @@ def _status(tree: exp.Expr) -> str:
     target = (tree.args.get("tables") or [tree.this])[0]  # DROP keeps its names in ``tables``
     target = target.this if isinstance(target, exp.Schema) else target
     name = target.name if isinstance(target, exp.Expr) else ""
-    if isinstance(tree, exp.Create) and kind in ("TABLE", "VIEW"):
+    if isinstance(tree, exp.Create) and kind in ("TABLE", "VIEW", "SEQUENCE"):
         return f"{kind.capitalize()} {name} successfully created."
     if isinstance(tree, exp.Drop) and name:
         return f"{name} successfully dropped."
@@ -298,6 +301,7 @@ def _split_insert_overwrite(tree: exp.Expr) -> list[exp.Expr] | None:
 
 
 _SPLITTERS: list[Callable[[exp.Expr], list[exp.Expr] | None]] = [
+    split_ddl,
     _split_alter,
     _split_insert_overwrite,
 ]
