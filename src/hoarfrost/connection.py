@@ -18,6 +18,7 @@ from hoarfrost.commands.session import Session
 from hoarfrost.config import Settings
 from hoarfrost.engine.engine import open_engine
 from hoarfrost.engine.result import Result
+from hoarfrost.engine.stage_transfer import run_locally
 from hoarfrost.errors import InterfaceError
 from hoarfrost.sql.binding import bind
 
@@ -129,6 +130,9 @@ class Cursor:
         return self
 
     def _set(self, result: Result) -> None:
+        if result.transfer is not None:
+            # PUT / GET: this cursor shares the machine with its engine, so it moves the files.
+            result = run_locally(result.transfer)
         self._result = result
         self._rows = []
         self._fetched = False

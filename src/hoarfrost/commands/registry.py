@@ -23,6 +23,7 @@ from hoarfrost.commands import (
     repositories,
     roles,
     secrets,
+    stages,
     system_functions,
     transactions,
     users,
@@ -54,6 +55,7 @@ REGISTRY = Registry(
         **functions.invalidating(databases.HANDLERS),
         **function_info.HANDLERS,
         **procedures.HANDLERS,
+        **stages.HANDLERS,
     },
     system_functions={
         **system_functions.SYSTEM_FUNCTIONS,

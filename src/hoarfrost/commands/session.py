@@ -26,6 +26,7 @@ from hoarfrost.engine.boundary import translate_exception
 from hoarfrost.engine.context import OpenTransaction, Registry
 from hoarfrost.engine.engine import DEFAULT_DATABASE, DEFAULT_SCHEMA, Engine
 from hoarfrost.engine.result import Result
+from hoarfrost.engine.stage_refs import discard_temporary_stages
 from hoarfrost.errors import Error, ObjectNotFound, ProgrammingError
 from hoarfrost.sql.ast import Name
 from hoarfrost.sql.redaction import carries_secrets, redacted_text
@@ -186,6 +187,7 @@ class Session:
     def close(self) -> None:
         if not self.closed:
             self.closed = True
+            discard_temporary_stages(self)
             self.temp_objects.clear()
             self.duck.close()
 

@@ -29,6 +29,7 @@ from hoarfrost.catalog.shared_repository import ensure_shared_repository
 from hoarfrost.catalog.store import CatalogObject, CatalogStore
 from hoarfrost.catalog.users import bootstrap_user
 from hoarfrost.config import Settings
+from hoarfrost.engine.stage_files import StageRoot
 from hoarfrost.errors import ConfigurationError, ObjectAlreadyExists, UnsupportedFeature
 
 __all__ = ["DEFAULT_DATABASE", "DEFAULT_SCHEMA", "Engine", "open_engine"]
@@ -80,6 +81,9 @@ class Engine:
             _private_file(home / "catalog.duckdb")
         # DuckDB spills to this directory, the only one besides databases/ it may touch.
         self.spill = Path(tempfile.mkdtemp(prefix="hoarfrost-spill-")) if home is None else None
+        # Staged files (stage_files.py): in the home, or private to a throwaway account.
+        staged = home / "stages" if home else Path(tempfile.mkdtemp(prefix="hoarfrost-stages-"))
+        self.stages = StageRoot(staged)
         self.data = duckdb.connect(MEMORY)
         if settings.duckdb_threads:
             self.data.execute(f"SET threads = {int(settings.duckdb_threads)}")
@@ -104,7 +108,8 @@ class Engine:
         spill = self.home / "tmp" if self.home is not None else self.spill
         assert spill is not None
         _private_dir(spill)
-        allowed = [str(spill) + "/"]
+        # Stage areas are the one other place DuckDB may read and write (COPY, staged queries).
+        allowed = [str(spill) + "/", str(self.stages.directory) + "/"]
         if self.home is not None:
             allowed.append(str(self.home / "databases") + "/")
         for statement, value in (
@@ -231,6 +236,8 @@ class Engine:
         self.catalog.close()
         if self.spill is not None:
             shutil.rmtree(self.spill, ignore_errors=True)
+        if self.home is None:
+            shutil.rmtree(self.stages.directory, ignore_errors=True)
 
 
 def _private_dir(path: Path) -> None:

@@ -61,6 +61,8 @@ class Result:
     statement_type: str = "SELECT"  # SELECT | DML | DDL | SHOW | DESCRIBE | CALL | USE | OTHER
     query_id: str = ""
     messages: list[str] = field(default_factory=list)
+    # PUT / GET: the files to move (stage_transfer.Transfer); the client moves them.
+    transfer: Any = None
 
     def rows(self) -> list[tuple[Any, ...]]:
         cols = [c.to_pylist() for c in self.table.columns]

@@ -44,6 +44,14 @@ from hoarfrost.server import protocol
 from hoarfrost.server.auth import LoginThrottle, Users, bootstrap
 from hoarfrost.server.bodies import MAX_LOGIN_BODY, BadBody, read_json
 from hoarfrost.server.bridge import WireBridge
+from hoarfrost.server.files import (
+    PATH_PREFIX,
+    FileGrants,
+    RedactStagePaths,
+    file_endpoint,
+    transfer_data,
+    uses_token,
+)
 from hoarfrost.server.queries import new_record, record_query, run_record
 from hoarfrost.server.sessions import QueryRecord, ServerSession, SessionRegistry, TokenState
 from hoarfrost.version import __version__
@@ -78,6 +86,7 @@ class ServerState:
     # and the wire sessions those logins opened (closed with the call, whatever the code did)
     call_grants: dict[str, Session] = field(default_factory=dict)
     call_entries: dict[str, list[ServerSession]] = field(default_factory=dict)
+    grants: FileGrants = field(default_factory=FileGrants)
 
 
 # -- request helpers ----------------------------------------------------------------------
@@ -181,6 +190,9 @@ async def login(request: Request) -> Response:
     )
     entry.warehouse = _name(params.get("warehouse"))
     apply_login_parameters(entry.session, _object(data, "SESSION_PARAMETERS"))
+    entry.file_tokens = uses_token(
+        str(data.get("CLIENT_APP_ID") or ""), str(data.get("CLIENT_APP_VERSION") or "")
+    )
     log.info("session %s opened for %s", entry.id, user)
     return protocol.envelope(_login_data(entry, state.registry.ttl))
 
@@ -303,6 +315,8 @@ async def query_request(request: Request) -> Response:
         assert error is not None
         return error
     body = await _json_body(request)
+    state, base_url, tokens = _state(request), str(request.base_url), entry.file_tokens
+    entry.files = lambda result: transfer_data(result, state.grants, base_url, tokens)
     if body.get("asyncExec"):
         record = new_record(entry)
         threading.Thread(
@@ -400,6 +414,10 @@ async def telemetry(request: Request) -> Response:
     return protocol.envelope("Log Received")
 
 
+async def stage_file(request: Request) -> Response:
+    return await file_endpoint(request, _state(request).grants)
+
+
 async def not_found(request: Request) -> Response:
     content = {"data": None, "code": "390404", "message": "Unknown endpoint.", "success": False}
     return JSONResponse(content, status_code=404)
@@ -442,6 +460,10 @@ def create_app(
     """The server for the account in ``home`` (``:memory:`` for a throwaway account); with
     ``state``, the app of an engine already open (procedures' Snowpark sessions use it)."""
 
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, RedactStagePaths) for f in access.filters):
+        access.addFilter(RedactStagePaths())
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         engine = await run_in_threadpool(open_engine, home, settings)
@@ -471,6 +493,7 @@ def create_app(
         Route("/queries/{query_id:path}/result", _guard(query_result), methods=["GET"]),
         Route("/monitoring/queries/{query_id:path}", _guard(monitoring), methods=["GET"]),
         Route("/telemetry/send", _guard(telemetry), methods=["POST"]),
+        Route(PATH_PREFIX + "/{grant}/{key:path}", stage_file, methods=["GET", "HEAD", "PUT"]),
         Route("/{path:path}", not_found, methods=["GET", "POST", "PUT", "DELETE"]),
     ]
     if state is not None:

@@ -110,6 +110,8 @@ def execute_request(entry: ServerSession, body: Mapping[str, Any], query_id: str
     results = _run(entry, texts, query_id)
     result = results[0] if len(results) == 1 else _summed(results)
     result.query_id = query_id
+    if result.transfer is not None:
+        return {"queryId": query_id, **_context(entry), **entry.files(result)}
     return result_data(entry, statements[0], result, binds=len(bindings or {}))
 
 

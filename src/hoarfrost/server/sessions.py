@@ -55,6 +55,9 @@ class ServerSession:
     warehouse: str | None = None
     borrowed: bool = False  # a procedure call's session: closing the entry leaves it open
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # PUT / GET (server/files.py): the style of answer this client takes, and where files go.
+    file_tokens: bool = False
+    files: Any = None
     queries: OrderedDict[str, QueryRecord] = field(default_factory=OrderedDict)
 
     records_lock: threading.Lock = field(default_factory=threading.Lock)

@@ -209,6 +209,58 @@ class Variables:
 
 
 SessionStatement = Transaction | Variables
+
+
+@dataclass(frozen=True)
+class StageRef:
+    """A stage location: ``@name/path``, the user stage ``@~/path`` or a table stage
+    ``@%t/path``. ``path`` is as written after the stage (no leading slash; a trailing one
+    says "a folder")."""
+
+    kind: str  # NAMED | USER | TABLE
+    name: Name | None
+    path: str = ""
+
+    def __str__(self) -> str:
+        head = {"USER": "~", "TABLE": "%"}.get(self.kind, "")
+        name = str(self.name) if self.name is not None else ""
+        return f"@{head}{name}" + (f"/{self.path}" if self.path else "")
+
+
+@dataclass
+class Put:
+    """PUT file://<local> @stage[/path] [options]"""
+
+    local: str
+    stage: StageRef
+    options: dict[str, Value] = field(default_factory=dict)
+
+
+@dataclass
+class Get:
+    """GET @stage[/path] file://<local dir> [options]"""
+
+    stage: StageRef
+    local: str
+    options: dict[str, Value] = field(default_factory=dict)
+
+
+@dataclass
+class ListFiles:
+    """LIST / LS @stage[/path] [PATTERN = '...']"""
+
+    stage: StageRef
+    pattern: str | None = None
+
+
+@dataclass
+class RemoveFiles:
+    """REMOVE / RM @stage[/path] [PATTERN = '...']"""
+
+    stage: StageRef
+    pattern: str | None = None
+
+
 Parsed = (
     Create
     | Alter
@@ -221,4 +273,8 @@ Parsed = (
     | AnonymousProcedure
     | Ordinary
     | SessionStatement
+    | Put
+    | Get
+    | ListFiles
+    | RemoveFiles
 )

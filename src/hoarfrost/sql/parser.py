@@ -191,7 +191,11 @@ class TokenCursor:
                 key = self.identifier()
                 self.expect_type(TokenType.EQ, "=")
                 pairs[key] = self.value()
-                if not self.accept_type(TokenType.COMMA):
+                # Options may be separated by commas or by spaces alone
+                # (`FILE_FORMAT = (TYPE = CSV SKIP_HEADER = 1)`).
+                if self.accept_type(TokenType.COMMA):
+                    continue
+                if not (self.word() is not None and self._peek_type(1) == TokenType.EQ):
                     break
             self.expect_type(TokenType.R_PAREN, ")")
             return KeyValues(pairs)

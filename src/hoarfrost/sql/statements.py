@@ -31,6 +31,7 @@ from hoarfrost.sql.ast import (
 from hoarfrost.sql.names import parse_name
 from hoarfrost.sql.parser import TokenCursor
 from hoarfrost.sql.session_statements import HEADS as SESSION_HEADS
+from hoarfrost.sql.stage_statements import STAGE_HEADS
 from hoarfrost.sql.tokens import Statement
 
 __all__ = ["parse"]
@@ -48,6 +49,8 @@ _KINDS: list[tuple[tuple[str, ...], str]] = [
     (("SCHEMA",), "SCHEMA"),
     (("ROLE",), "ROLE"),
     (("USER",), "USER"),
+    (("STAGE",), "STAGE"),
+    (("FILE", "FORMAT"), "FILE FORMAT"),
 ]
 # Kinds named only by DESCRIBE / SHOW (their DDL is ordinary SQL).
 _DESCRIBE_ONLY: list[tuple[tuple[str, ...], str]] = [
@@ -76,6 +79,8 @@ _PLURALS: list[tuple[tuple[str, ...], str]] = [
     (("GRANTS",), "GRANT"),
     (("COLUMNS",), "COLUMN"),
     (("VARIABLES",), "VARIABLE"),
+    (("STAGES",), "STAGE"),
+    (("FILE", "FORMATS"), "FILE FORMAT"),
 ]
 # SPEC.md section 7: contexts that cannot use customer-hosted repositories.
 _UNSUPPORTED_KINDS = {
@@ -497,4 +502,5 @@ _HEADS: dict[str, Callable[[TokenCursor], Parsed]] = {
     "GRANT": _grant,
     "REVOKE": _grant,
     **SESSION_HEADS,
+    **STAGE_HEADS,
 }

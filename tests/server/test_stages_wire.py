@@ -1,0 +1,193 @@
+"""Stages over the wire with the real connector 5.x (the test extras) and 4.8.x (a venv of its
+own): PUT / GET through the server's own HTTP port, LIST / REMOVE, temporary stages, and the
+file endpoint refusing what no grant allows."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import os
+from pathlib import Path
+
+import httpx
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from tests.server.conftest import USER, Connect, ServedAccount
+from tests.support.old_connector import connector48_python, run_script
+
+
+@pytest.fixture
+def local(tmp_path: Path) -> Path:
+    d = tmp_path / "local"
+    d.mkdir()
+    (d / "a.csv").write_text("1,x\n2,y\n")
+    (d / "b.csv").write_text("3,z\n")
+    (d / "rows.json").write_text('{"k": 1}\n{"k": 2}\n')
+    with gzip.open(d / "g.csv.gz", "wt") as fh:
+        fh.write("4,w\n")
+    pq.write_table(pa.table({"A": [1, 2], "B": ["p", "q"]}), d / "t.parquet")
+    return d
+
+
+def md5(path: Path) -> str:
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+def test_put_list_get_round_trip(connect: Connect, local: Path, tmp_path: Path) -> None:
+    cur = connect().cursor()
+    cur.execute("CREATE OR REPLACE STAGE wire_st")
+    put = cur.execute(f"PUT 'file://{local}/*.csv' @wire_st/csv/ PARALLEL = 2").fetchall()
+    assert sorted((r[0], r[1], r[6]) for r in put) == [
+        ("a.csv", "a.csv.gz", "UPLOADED"),
+        ("b.csv", "b.csv.gz", "UPLOADED"),
+    ]
+    assert cur.execute(f"PUT file://{local}/a.csv @wire_st/csv/").fetchall()[0][6] == "SKIPPED"
+    gz = cur.execute(f"PUT file://{local}/g.csv.gz @wire_st/csv/").fetchall()[0]
+    assert (gz[1], gz[4], gz[5]) == ("g.csv.gz", "GZIP", "GZIP")
+    cur.execute(f"PUT file://{local}/rows.json @wire_st/json/ AUTO_COMPRESS = FALSE")
+    parquet = cur.execute(f"PUT file://{local}/t.parquet @wire_st/pq/").fetchall()[0]
+    assert (parquet[1], parquet[5]) == ("t.parquet", "PARQUET")
+    listed = cur.execute("LIST @wire_st").fetchall()
+    assert [d[0] for d in cur.description] == ["name", "size", "md5", "last_modified"]
+    by_name = {r[0]: r for r in listed}
+    assert sorted(by_name) == [
+        "wire_st/csv/a.csv.gz",
+        "wire_st/csv/b.csv.gz",
+        "wire_st/csv/g.csv.gz",
+        "wire_st/json/rows.json",
+        "wire_st/pq/t.parquet",
+    ]
+    assert by_name["wire_st/pq/t.parquet"][1:3] == (
+        os.path.getsize(local / "t.parquet"),
+        md5(local / "t.parquet"),
+    )
+    assert by_name["wire_st/json/rows.json"][2] == md5(local / "rows.json")
+    out = tmp_path / "out"
+    out.mkdir()
+    got = cur.execute(f"GET @wire_st/ file://{out}/ PATTERN = '.*(parquet|json|g[.]csv[.]gz)'")
+    assert sorted(r[0].rpartition("/")[2] for r in got.fetchall()) == [
+        "g.csv.gz",
+        "rows.json",
+        "t.parquet",
+    ]
+    for name in ("t.parquet", "rows.json", "g.csv.gz"):
+        assert (out / name).read_bytes() == (local / name).read_bytes()
+    cur.execute(f"GET @wire_st/csv/a.csv.gz file://{out}/")
+    assert gzip.decompress((out / "a.csv.gz").read_bytes()) == b"1,x\n2,y\n"
+    removed = cur.execute("REMOVE @wire_st PATTERN = '.*csv.*'").fetchall()
+    assert len(removed) == 3
+    assert len(cur.execute("LS @wire_st").fetchall()) == 2
+
+
+def test_put_stream_and_download_stream(connect: Connect) -> None:
+    cur = connect().cursor()
+    cur.execute("CREATE OR REPLACE STAGE stream_st")
+    body = b"".join(b"%d,row\n" % i for i in range(10000))
+    cur.execute("PUT file:///nowhere/streamed.csv @stream_st", file_stream=io.BytesIO(body))
+    assert [r[0] for r in cur.execute("LS @stream_st").fetchall()] == ["stream_st/streamed.csv.gz"]
+    with cur.download_stream("@stream_st/streamed.csv.gz", decompress=True) as stream:
+        assert stream.read() == body
+
+
+def test_temporary_stage_gone_after_session(
+    connect: Connect, local: Path, served: ServedAccount
+) -> None:
+    first = connect()
+    first.cursor().execute("CREATE TEMPORARY STAGE temp_wire")
+    first.cursor().execute(f"PUT file://{local}/a.csv @temp_wire")
+    temp_root = served.home / "stages" / "temp"
+    assert any(temp_root.iterdir())
+    other = connect().cursor()
+    with pytest.raises(Exception, match=r"Stage '.*TEMP_WIRE' does not exist or not authorized"):
+        other.execute("LS @temp_wire")
+    first.close()
+    assert not any(temp_root.iterdir())
+
+
+def test_file_endpoint_refuses_without_a_grant(
+    served: ServedAccount, connect: Connect, local: Path
+) -> None:
+    cur = connect().cursor()
+    cur.execute("CREATE OR REPLACE STAGE guarded")
+    cur.execute(f"PUT file://{local}/a.csv @guarded")
+    base = f"http://127.0.0.1:{served.port}/hoarfrost-stage"
+    for path in ("nope/a.csv.gz", "nope/..%2F..%2Fcatalog.duckdb", "x/%2e%2e/%2e%2e/master.key"):
+        assert httpx.get(f"{base}/{path}").status_code in (400, 403, 404)
+        assert httpx.put(f"{base}/{path}", content=b"x").status_code in (400, 403, 404)
+    log = served.log_text()
+    assert "/hoarfrost-stage/.../" in log
+    assert USER.upper() not in log.split("hoarfrost-stage")[-1]
+
+
+def test_put_traversal_refused_over_the_wire(connect: Connect, local: Path) -> None:
+    cur = connect().cursor()
+    cur.execute("CREATE OR REPLACE STAGE trav")
+    for location in ("@trav/../x", "'@trav/a/../../x'", "'@~/..'"):
+        with pytest.raises(Exception, match="Invalid stage path") as err:
+            cur.execute(f"PUT file://{local}/a.csv {location}")
+        assert err.value.errno == 1003
+
+
+# -- connector 4.8 --------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def python48() -> Path:
+    return connector48_python()
+
+
+def test_connector_48_put_list_get(
+    python48: Path, served: ServedAccount, local: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out48"
+    out.mkdir()
+    script = """
+    import io, snowflake.connector
+    c = snowflake.connector.connect(host="127.0.0.1", port=ARGS["port"], protocol="http",
+        account="hoarfrost", user=ARGS["user"], password=ARGS["password"], login_timeout=10)
+    cur = c.cursor()
+    res = {"version": snowflake.connector.__version__}
+    cur.execute("CREATE OR REPLACE STAGE st48")
+    res["put"] = cur.execute(f"PUT 'file://{ARGS['local']}/*.csv' @st48/d/").fetchall()
+    res["again"] = cur.execute(f"PUT file://{ARGS['local']}/t.parquet @st48/d/").fetchall()
+    cur.execute("PUT file://x/s.csv @st48/d/", file_stream=io.BytesIO(b"7,s\\n"))
+    res["ls"] = [r[0] for r in cur.execute("LIST @st48").fetchall()]
+    res["get"] = cur.execute(f"GET @st48/d/ file://{ARGS['out']}/").fetchall()
+    cur.execute("CREATE TEMPORARY STAGE tmp48")
+    res["show"] = [r[10] for r in cur.execute("SHOW STAGES LIKE 'TMP48'").fetchall()]
+    c.close()
+    print(json.dumps(res))
+    """
+    from tests.server.conftest import PASSWORD
+
+    res = run_script(
+        python48,
+        script,
+        port=served.port,
+        user=USER,
+        password=PASSWORD,
+        local=str(local),
+        out=str(out),
+    )
+    assert res["version"].startswith("4.8")
+    assert sorted((r[0], r[1], r[6]) for r in res["put"]) == [
+        ("a.csv", "a.csv.gz", "UPLOADED"),
+        ("b.csv", "b.csv.gz", "UPLOADED"),
+    ]
+    assert res["again"][0][1] == "t.parquet"
+    assert res["ls"] == [
+        "st48/d/a.csv.gz",
+        "st48/d/b.csv.gz",
+        "st48/d/s.csv.gz",
+        "st48/d/t.parquet",
+    ]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "a.csv.gz",
+        "b.csv.gz",
+        "s.csv.gz",
+        "t.parquet",
+    ]
+    assert (out / "t.parquet").read_bytes() == (local / "t.parquet").read_bytes()
+    assert gzip.decompress((out / "s.csv.gz").read_bytes()) == b"7,s\n"
+    assert res["show"] == ["INTERNAL TEMPORARY"]

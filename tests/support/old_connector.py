@@ -1,0 +1,68 @@
+"""The previous connector generation (4.8.x, the one Snowpark pins) in a venv of its own.
+
+The test extras install connector 5.x; 4.8 has different file-transfer code (pure Python storage
+clients instead of the Rust core), so both are tested. The venv is built once, from PyPI, into a
+cache directory (``~/.cache/hoarfrost-test-venvs/connector-4.8``, or
+``$HOARFROST_TEST_VENVS/connector-4.8``), atomically: built beside and renamed into place. Tests
+run a script in it that prints JSON on its last line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+__all__ = ["CONNECTOR_48", "connector48_python", "run_script"]
+
+CONNECTOR_48 = "snowflake-connector-python[pandas]>=4.8,<4.9"
+
+
+def _cache() -> Path:
+    base = os.environ.get("HOARFROST_TEST_VENVS") or "~/.cache/hoarfrost-test-venvs"
+    return Path(base).expanduser()
+
+
+def connector48_python() -> Path:
+    """The interpreter of the 4.8 venv, built when missing."""
+    target = _cache() / "connector-4.8"
+    python = target / "bin" / "python"
+    if python.exists() and _works(python):
+        return python
+    build = _cache() / f"connector-4.8.build-{os.getpid()}"
+    shutil.rmtree(build, ignore_errors=True)
+    build.parent.mkdir(parents=True, exist_ok=True)
+    uv = [sys.executable, "-m", "uv"]
+    subprocess.run([*uv, "venv", "-q", "--python", sys.executable, str(build)], check=True)
+    subprocess.run(
+        [*uv, "pip", "install", "-q", "--python", str(build / "bin" / "python"), CONNECTOR_48],
+        check=True,
+    )
+    shutil.rmtree(target, ignore_errors=True)
+    os.replace(build, target)
+    assert _works(python), "the connector 4.8 venv does not import snowflake.connector"
+    return python
+
+
+def _works(python: Path) -> bool:
+    probe = "import snowflake.connector as c; assert c.__version__.startswith('4.8')"
+    return subprocess.run([str(python), "-c", probe], capture_output=True).returncode == 0
+
+
+def run_script(python: Path, script: str, **values: Any) -> Any:
+    """Run ``script`` (with ``ARGS`` bound to ``values``) and return the JSON of its last line."""
+    prologue = f"import json\nARGS = json.loads({json.dumps(json.dumps(values))})\n"
+    done = subprocess.run(
+        [str(python), "-c", prologue + textwrap.dedent(script)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if done.returncode != 0:
+        raise AssertionError(f"connector 4.8 script failed:\n{done.stdout}\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
