@@ -243,7 +243,9 @@ def test_in_memory_account_stage_dir_removed_at_close(files: Path) -> None:
     assert not root.exists()
 
 
-def test_duckdb_sandbox_reaches_stages_and_nothing_else(con: hoarfrost.Connection, files: Path) -> None:
+def test_duckdb_sandbox_reaches_stages_and_nothing_else(
+    con: hoarfrost.Connection, files: Path
+) -> None:
     con.execute("CREATE STAGE st")
     con.execute(f"PUT file://{files}/a.csv @st AUTO_COMPRESS = FALSE")
     engine = con.session.engine
@@ -251,5 +253,5 @@ def test_duckdb_sandbox_reaches_stages_and_nothing_else(con: hoarfrost.Connectio
     assert engine.data.execute("SELECT count(*) FROM read_csv(?)", [str(staged)]).fetchone() == (2,)
     with pytest.raises(Exception, match="Permission Error"):
         engine.data.execute("SELECT count(*) FROM read_csv(?)", [str(files / "a.csv")]).fetchone()
-    with pytest.raises(Exception, match="Permission Error|lock"):
+    with pytest.raises(Exception, match=r"Permission Error|lock"):
         engine.data.execute("SET allowed_directories = ['/']")

@@ -8,7 +8,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from hoarfrost.commands import (
+    copy,
     databases,
+    file_formats,
     function_info,
     functions,
     grant_info,
@@ -56,6 +58,8 @@ REGISTRY = Registry(
         **function_info.HANDLERS,
         **procedures.HANDLERS,
         **stages.HANDLERS,
+        **file_formats.HANDLERS,
+        **copy.HANDLERS,
     },
     system_functions={
         **system_functions.SYSTEM_FUNCTIONS,

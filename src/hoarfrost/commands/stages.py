@@ -13,10 +13,12 @@ import datetime as dt
 import fnmatch
 from typing import Any
 
+from hoarfrost.catalog.file_formats import describe_rows, options_json
 from hoarfrost.catalog.lookup import display_name, like_to_glob
 from hoarfrost.catalog.props import Props
 from hoarfrost.catalog.store import CatalogObject
 from hoarfrost.commands.common import schema_exists
+from hoarfrost.commands.file_formats import resolve_format
 from hoarfrost.engine.context import Context, Handler
 from hoarfrost.engine.result import Result, rows_result, status_result
 from hoarfrost.engine.stage_files import new_area_id
@@ -25,24 +27,17 @@ from hoarfrost.engine.stage_transfer import SOURCE_COMPRESSIONS, Download, Uploa
 from hoarfrost.errors import InvalidValue, ObjectAlreadyExists, UnsupportedFeature
 from hoarfrost.sql.ast import (
     Alter,
-    Bool,
     Create,
     Describe,
     Drop,
     Get,
-    Ident,
-    KeyValues,
     ListFiles,
-    ListValue,
-    Num,
     Put,
     RemoveFiles,
     Show,
-    Str,
-    Value,
 )
 
-__all__ = ["HANDLERS", "options_json"]
+__all__ = ["HANDLERS"]
 
 _CREATE_PROPS = {
     "FILE_FORMAT",
@@ -56,32 +51,6 @@ _CREATE_PROPS = {
     "TAG",
 }
 _EXTERNAL = ("URL", "STORAGE_INTEGRATION", "CREDENTIALS")
-
-
-def options_json(value: Value | None, prop: str) -> dict[str, Any]:
-    """``(TYPE = CSV SKIP_HEADER = 1)`` as plain JSON values, keys upper-cased."""
-    if value is None:
-        return {}
-    if not isinstance(value, KeyValues):
-        raise InvalidValue(
-            f"SQL compilation error:\n{prop} takes a list of options in parentheses, e.g. "
-            f"{prop} = (TYPE = CSV)."
-        )
-    return {key.upper(): _plain(item) for key, item in value.pairs.items()}
-
-
-def _plain(value: Value) -> Any:
-    if isinstance(value, Str):
-        return value.value
-    if isinstance(value, Num):
-        return int(value.text) if value.text.lstrip("-").isdigit() else float(value.text)
-    if isinstance(value, Bool):
-        return value.value
-    if isinstance(value, Ident):
-        return ".".join(value.name.parts)
-    if isinstance(value, ListValue):
-        return [_plain(v) for v in value.items]
-    return options_json(value, "option")
 
 
 # -- CREATE / ALTER / DROP ---------------------------------------------------------------
@@ -111,6 +80,7 @@ def create_stage(context: Context, node: Create) -> Result:
         "copy_options": options_json(node.props.get("COPY_OPTIONS"), "COPY_OPTIONS"),
         "directory": bool(directory.get("ENABLE", False)),
     }
+    resolve_format(context, obj.props["file_format"])  # a bad format fails the CREATE
     existing = find_stage(context, node.name)
     if existing is not None and existing.props.get("temporary") != node.temporary:
         existing = None if node.temporary else existing
@@ -169,6 +139,7 @@ def alter_stage(context: Context, node: Alter) -> Result:
     for key, field in (("FILE_FORMAT", "file_format"), ("COPY_OPTIONS", "copy_options")):
         if key in props:
             obj.props[field] = options_json(node.set.get(key), key)
+    resolve_format(context, obj.props.get("file_format") or {})
     if "DIRECTORY" in props:
         directory = options_json(node.set.get("DIRECTORY"), "DIRECTORY")
         obj.props["directory"] = bool(directory.get("ENABLE", obj.props.get("directory")))
@@ -280,11 +251,9 @@ def describe_stage(context: Context, node: Describe) -> Result:
     if obj is None:
         raise stage_missing(display_name(*context.qualify(node.name)))
     rows: list[tuple[Any, ...]] = []
-    fmt = obj.props.get("file_format") or {}
-    rows.append(("STAGE_FILE_FORMAT", "TYPE", "String", str(fmt.get("TYPE", "CSV")), "CSV"))
-    for key, value in sorted(fmt.items()):
-        if key != "TYPE":
-            rows.append(("STAGE_FILE_FORMAT", key, "String", _text(value), ""))
+    fmt = resolve_format(context, obj.props.get("file_format") or {})
+    for key, kind, value, default in describe_rows(fmt):
+        rows.append(("STAGE_FILE_FORMAT", key, kind, value, default))
     for key, value in sorted((obj.props.get("copy_options") or {}).items()):
         rows.append(("STAGE_COPY_OPTIONS", key, "String", _text(value), ""))
     rows.append(("STAGE_LOCATION", "URL", "String", "", ""))

@@ -261,6 +261,38 @@ class RemoveFiles:
     pattern: str | None = None
 
 
+@dataclass
+class StagedSelect:
+    """A SELECT over staged files, rewritten for a scan view: the stage location became
+    ``view``, ``$n`` became ``"$n"`` and ``$1:key`` became ``"key"``."""
+
+    sql: str  # Snowflake SQL over the view
+    stage: StageRef
+    view: str
+    alias_options: dict[str, str] = field(default_factory=dict)  # FILE_FORMAT =>, PATTERN =>
+
+
+@dataclass
+class CopyInto:
+    """COPY INTO <table> [(cols)] FROM <location | (SELECT ... FROM <location>)> [options]"""
+
+    table: Name
+    columns: list[str] | None
+    stage: StageRef
+    select: StagedSelect | None
+    options: dict[str, Value] = field(default_factory=dict)
+
+
+@dataclass
+class Unload:
+    """COPY INTO <location> FROM <table | (query)> [PARTITION BY expr] [options]"""
+
+    stage: StageRef
+    query: str  # Snowflake SQL of the rows to write
+    partition_by: str | None = None
+    options: dict[str, Value] = field(default_factory=dict)
+
+
 Parsed = (
     Create
     | Alter
@@ -277,4 +309,6 @@ Parsed = (
     | Get
     | ListFiles
     | RemoveFiles
+    | CopyInto
+    | Unload
 )

@@ -140,12 +140,24 @@ class TokenCursor:
         return tok.text.upper()
 
     def name(self) -> Name:
+        if self.word() == "IDENTIFIER" and self._peek_type(1) == TokenType.L_PAREN:
+            return self._identifier_function()
         parts = [self.identifier()]
         while self.accept_type(TokenType.DOT):
             parts.append(self.identifier())
         if len(parts) > 3:
             self.fail("a name has at most three parts")
         return Name(tuple(parts))
+
+    def _identifier_function(self) -> Name:
+        """``IDENTIFIER('db.s.name')`` (the connectors bind names this way)."""
+        self.next()
+        self.expect_type(TokenType.L_PAREN, "(")
+        text = self.string("a quoted object name")
+        self.expect_type(TokenType.R_PAREN, ")")
+        from hoarfrost.sql.names import parse_name  # names.py builds on this module
+
+        return parse_name(text)
 
     def string(self, what: str = "a string literal") -> str:
         tok = self.peek()

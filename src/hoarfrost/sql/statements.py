@@ -28,6 +28,7 @@ from hoarfrost.sql.ast import (
     Use,
     Value,
 )
+from hoarfrost.sql.copy_statements import COPY_HEADS
 from hoarfrost.sql.names import parse_name
 from hoarfrost.sql.parser import TokenCursor
 from hoarfrost.sql.session_statements import HEADS as SESSION_HEADS
@@ -50,6 +51,7 @@ _KINDS: list[tuple[tuple[str, ...], str]] = [
     (("ROLE",), "ROLE"),
     (("USER",), "USER"),
     (("STAGE",), "STAGE"),
+    (("FILE FORMAT",), "FILE FORMAT"),
     (("FILE", "FORMAT"), "FILE FORMAT"),
 ]
 # Kinds named only by DESCRIBE / SHOW (their DDL is ordinary SQL).
@@ -503,4 +505,5 @@ _HEADS: dict[str, Callable[[TokenCursor], Parsed]] = {
     "REVOKE": _grant,
     **SESSION_HEADS,
     **STAGE_HEADS,
+    **COPY_HEADS,
 }
