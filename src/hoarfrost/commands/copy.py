@@ -450,12 +450,15 @@ def scan_view(
             width = csv_width(context.duck, path, fmt)
             columns = [(f"${i + 1}", "VARCHAR") for i in range(width)]
             scan = scan_sql(path, fmt, columns=columns)
+            whole = ""
         else:
+            # A semi-structured row is also "$1" as a whole; its fields are columns ($1:key).
             scan = scan_sql(path, fmt, records=True)
+            whole = 'to_json(s) AS "$1", '
         name = sql_string(found.area.name_of(staged.relpath))
         parts.append(
-            f'SELECT *, {name} AS "METADATA$FILENAME", row_number() OVER () AS '
-            f'"METADATA$FILE_ROW_NUMBER" FROM ({scan})'
+            f'SELECT s.*, {whole}{name} AS "METADATA$FILENAME", row_number() OVER () AS '
+            f'"METADATA$FILE_ROW_NUMBER" FROM ({scan}) s'
         )
     if not parts:
         parts = ['SELECT NULL AS "$1", NULL AS "METADATA$FILENAME" WHERE false']

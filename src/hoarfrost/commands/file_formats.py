@@ -40,7 +40,8 @@ def resolve_format(
         if obj is None:
             raise _missing(context, parse_name(str(name)))
         return dict(obj.props["format"])
-    base_format = resolve_format(context, base) if base else None
+    # A statement's format with a TYPE stands alone; bare options adjust the stage's format.
+    base_format = resolve_format(context, base) if base and "TYPE" not in given else None
     return normalize(given, base_format)
 
 

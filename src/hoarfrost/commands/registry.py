@@ -25,9 +25,11 @@ from hoarfrost.commands import (
     repositories,
     roles,
     secrets,
+    staged_queries,
     stages,
     system_functions,
     transactions,
+    unload,
     users,
     variables,
 )
@@ -60,6 +62,8 @@ REGISTRY = Registry(
         **stages.HANDLERS,
         **file_formats.HANDLERS,
         **copy.HANDLERS,
+        **staged_queries.HANDLERS,
+        **unload.HANDLERS,
     },
     system_functions={
         **system_functions.SYSTEM_FUNCTIONS,

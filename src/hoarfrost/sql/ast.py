@@ -273,6 +273,25 @@ class StagedSelect:
 
 
 @dataclass
+class InferSchema:
+    """A SELECT over ``TABLE(INFER_SCHEMA(LOCATION => ..., FILE_FORMAT => ...))``: ``sql``
+    reads the inferred columns from ``view``."""
+
+    sql: str
+    view: str
+    args: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class TemplateTable:
+    """CREATE [OR REPLACE] TABLE <name> USING TEMPLATE (... INFER_SCHEMA(...) ...)"""
+
+    name: Name
+    or_replace: bool
+    infer: InferSchema
+
+
+@dataclass
 class CopyInto:
     """COPY INTO <table> [(cols)] FROM <location | (SELECT ... FROM <location>)> [options]"""
 
@@ -311,4 +330,7 @@ Parsed = (
     | RemoveFiles
     | CopyInto
     | Unload
+    | StagedSelect
+    | InferSchema
+    | TemplateTable
 )

@@ -23,14 +23,24 @@ from collections.abc import Callable
 
 from sqlglot.tokens import Token, TokenType
 
-from hoarfrost.sql.ast import CopyInto, Ordinary, Parsed, StagedSelect, StageRef, Unload
+from hoarfrost.sql.ast import (
+    CopyInto,
+    InferSchema,
+    Ordinary,
+    Parsed,
+    StagedSelect,
+    StageRef,
+    TemplateTable,
+    Unload,
+)
 from hoarfrost.sql.locations import parse_stage, read_stage
 from hoarfrost.sql.parser import TokenCursor
 from hoarfrost.sql.tokens import STRING_TYPES, Statement
 
-__all__ = ["COPY_HEADS", "SCAN_VIEW", "staged_select"]
+__all__ = ["COPY_HEADS", "INFER_VIEW", "SCAN_VIEW", "staged_select", "template_table"]
 
 SCAN_VIEW = "__HF_STAGE_SCAN"
+INFER_VIEW = "__HF_INFER_SCHEMA"
 
 
 def _copy(cur: TokenCursor) -> Parsed:
@@ -211,4 +221,60 @@ def _alias_options(tokens: list[Token], i: int, options: dict[str, str]) -> int:
     return 0
 
 
-COPY_HEADS: dict[str, Callable[[TokenCursor], Parsed]] = {"COPY": _copy}
+# -- SELECT over staged files, INFER_SCHEMA, USING TEMPLATE ------------------------------------
+def _select(cur: TokenCursor) -> Parsed:
+    tokens = cur.tokens
+    infer = _infer_schema(cur.statement, tokens)
+    if infer is not None:
+        return infer
+    if any(_is_location(tokens, i) for i in range(len(tokens))):
+        return staged_select(cur.statement, tokens)
+    return Ordinary(cur.statement)
+
+
+def _infer_schema(statement: Statement, tokens: list[Token]) -> InferSchema | None:
+    """``TABLE(INFER_SCHEMA(name => 'value', ...))`` replaced by the inferred rows' view."""
+    for i, tok in enumerate(tokens):
+        if tok.text.upper() != "INFER_SCHEMA" or i + 1 >= len(tokens):
+            continue
+        start = i
+        table_call = i >= 2 and tokens[i - 1].token_type == TokenType.L_PAREN
+        if table_call and tokens[i - 2].text.upper() == "TABLE":
+            start = i - 2
+        args: dict[str, str] = {}
+        j = i + 2
+        while j + 2 < len(tokens) and tokens[j + 1].token_type == TokenType.FARROW:
+            args[tokens[j].text.upper()] = tokens[j + 2].text
+            j += 3
+            if j < len(tokens) and tokens[j].token_type == TokenType.COMMA:
+                j += 1
+        if j >= len(tokens) or tokens[j].token_type != TokenType.R_PAREN:
+            return None
+        end = j if start == i else j + 1
+        if end >= len(tokens) or tokens[end].token_type != TokenType.R_PAREN:
+            return None
+        off = statement.offset
+        text = statement.text
+        sql = text[: tokens[start].start - off] + INFER_VIEW + text[tokens[end].end + 1 - off :]
+        return InferSchema(sql, INFER_VIEW, args)
+    return None
+
+
+def template_table(statement: Statement) -> Parsed | None:
+    """CREATE [OR REPLACE] TABLE <name> USING TEMPLATE (...), or None for any other CREATE."""
+    cur = TokenCursor(statement)
+    cur.expect("CREATE")
+    or_replace = cur.accept("OR", "REPLACE")
+    if not cur.accept("TABLE"):
+        return None
+    name = cur.name()
+    if not cur.accept("USING", "TEMPLATE"):
+        return None
+    infer = _infer_schema(statement, cur.tokens[cur.i :])
+    if infer is None:
+        cur.fail("USING TEMPLATE takes a query over TABLE(INFER_SCHEMA(...))")
+    assert infer is not None
+    return TemplateTable(name, or_replace, infer)
+
+
+COPY_HEADS: dict[str, Callable[[TokenCursor], Parsed]] = {"COPY": _copy, "SELECT": _select}

@@ -28,7 +28,7 @@ from hoarfrost.sql.ast import (
     Use,
     Value,
 )
-from hoarfrost.sql.copy_statements import COPY_HEADS
+from hoarfrost.sql.copy_statements import COPY_HEADS, template_table
 from hoarfrost.sql.names import parse_name
 from hoarfrost.sql.parser import TokenCursor
 from hoarfrost.sql.session_statements import HEADS as SESSION_HEADS
@@ -176,7 +176,7 @@ def _create(cur: TokenCursor) -> Parsed:
     _unsupported_kind(cur)
     kind = _kind(cur, _KINDS)
     if kind is None:
-        return _ordinary(cur.statement)
+        return template_table(cur.statement) or _ordinary(cur.statement)
     if_not_exists = cur.accept("IF", "NOT", "EXISTS")
     if or_replace and if_not_exists:
         raise SqlSyntaxError(
