@@ -191,3 +191,104 @@ def test_connector_48_put_list_get(
     assert (out / "t.parquet").read_bytes() == (local / "t.parquet").read_bytes()
     assert gzip.decompress((out / "s.csv.gz").read_bytes()) == b"7,s\n"
     assert res["show"] == ["INTERNAL TEMPORARY"]
+
+
+def test_copy_query_unload_and_write_pandas(connect: Connect, local: Path, tmp_path: Path) -> None:
+    import pandas as pd
+    from snowflake.connector.pandas_tools import write_pandas
+
+    conn = connect(database="HOARFROST", schema="PUBLIC")
+    cur = conn.cursor()
+    (local / "bad.csv").write_text("id,name\n1,a\nx,b\n3,c\n")
+    cur.execute("CREATE OR REPLACE STAGE load_st FILE_FORMAT = (TYPE = CSV SKIP_HEADER = 1)")
+    cur.execute(f"PUT file://{local}/bad.csv @load_st")
+    cur.execute("CREATE OR REPLACE TABLE loaded (id INT, name VARCHAR)")
+    with pytest.raises(Exception, match="Numeric value 'x' is not recognized") as err:
+        cur.execute("COPY INTO loaded FROM @load_st")
+    assert (err.value.errno, err.value.sqlstate) == (100038, "22018")
+    assert "File 'load_st/bad.csv.gz', line 3, character 1" in str(err.value)
+    assert cur.execute("SELECT count(*) FROM loaded").fetchall() == [(0,)]
+    rows = cur.execute("COPY INTO loaded FROM @load_st ON_ERROR = CONTINUE").fetchall()
+    assert [d[0] for d in cur.description][:4] == ["file", "status", "rows_parsed", "rows_loaded"]
+    assert rows[0][:6] == ("load_st/bad.csv.gz", "PARTIALLY_LOADED", 3, 2, 3, 1)
+    assert cur.execute("COPY INTO loaded FROM @load_st").fetchall() == [
+        ("Copy executed with 0 files processed.",)
+    ]
+    assert cur.execute(
+        "SELECT $2, METADATA$FILENAME, METADATA$FILE_ROW_NUMBER FROM @load_st ORDER BY 3"
+    ).fetchall() == [
+        ("a", "load_st/bad.csv.gz", 1),
+        ("b", "load_st/bad.csv.gz", 2),
+        ("c", "load_st/bad.csv.gz", 3),
+    ]
+    cur.execute("COPY INTO @load_st/out/ FROM (SELECT * FROM loaded ORDER BY id) HEADER = TRUE")
+    out = tmp_path / "unloaded"
+    out.mkdir()
+    cur.execute(f"GET @load_st/out/ file://{out}/")
+    unloaded = out / "data_0_0_0.csv.gz"
+    assert gzip.decompress(unloaded.read_bytes()) == b"ID,NAME\n1,a\n3,c\n"
+    listed = {r[0]: r for r in cur.execute("LIST @load_st/out/").fetchall()}
+    assert listed["load_st/out/data_0_0_0.csv.gz"][2] == md5(unloaded)
+
+    df = pd.DataFrame({"A": [1, 2, 3], "B": ["x", "y", None]})
+    first = write_pandas(conn, df, "PANDAS_T", auto_create_table=True)
+    assert (first.success, first.nrows) == (True, 3)
+    again = write_pandas(conn, df, "PANDAS_T", auto_create_table=True, overwrite=True)
+    assert again.success
+    appended = write_pandas(conn, df, "PANDAS_T")
+    assert appended.success
+    assert cur.execute('SELECT "A", "B" FROM "PANDAS_T" ORDER BY 1, 2').fetchall() == [
+        (1, "x"),
+        (1, "x"),
+        (2, "y"),
+        (2, "y"),
+        (3, None),
+        (3, None),
+    ]
+    pq.write_table(pa.table({"K": [1, 2], "V": ["p", "q"]}), local / "kv.parquet")
+    cur.execute("CREATE OR REPLACE FILE FORMAT pq_fmt TYPE = PARQUET")
+    cur.execute(f"PUT file://{local}/kv.parquet @load_st/pq/")
+    cur.execute(
+        "CREATE OR REPLACE TABLE kv USING TEMPLATE (SELECT ARRAY_AGG(OBJECT_CONSTRUCT(*)) "
+        "FROM TABLE(INFER_SCHEMA(LOCATION => '@load_st/pq/', FILE_FORMAT => 'pq_fmt')))"
+    )
+    cur.execute(
+        "COPY INTO kv FROM @load_st/pq/ FILE_FORMAT = (FORMAT_NAME = 'pq_fmt') MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE"
+    )
+    assert cur.execute("SELECT * FROM kv ORDER BY 1").fetchall() == [(1, "p"), (2, "q")]
+
+
+def test_connector_48_write_pandas_and_copy(
+    python48: Path, served: ServedAccount, local: Path
+) -> None:
+    script = """
+    import pandas as pd, snowflake.connector
+    from snowflake.connector.pandas_tools import write_pandas
+    c = snowflake.connector.connect(host="127.0.0.1", port=ARGS["port"], protocol="http",
+        account="hoarfrost", user=ARGS["user"], password=ARGS["password"], login_timeout=10,
+        database="HOARFROST", schema="PUBLIC")
+    cur = c.cursor()
+    df = pd.DataFrame({"A": [1, 2], "B": ["x", None]})
+    res = {}
+    ok, chunks, rows, _ = write_pandas(c, df, "PANDAS48", auto_create_table=True)
+    res["first"] = [ok, rows]
+    ok, chunks, rows, _ = write_pandas(c, df, "PANDAS48", auto_create_table=True, overwrite=True)
+    res["overwrite"] = [ok, rows]
+    res["rows"] = cur.execute('SELECT "A", "B" FROM "PANDAS48" ORDER BY 1').fetchall()
+    cur.execute("CREATE OR REPLACE STAGE st48c FILE_FORMAT = (TYPE = CSV SKIP_HEADER = 1)")
+    cur.execute(f"PUT file://{ARGS['local']}/bad.csv @st48c")
+    cur.execute("CREATE OR REPLACE TABLE t48 (id INT, name VARCHAR)")
+    res["copy"] = cur.execute("COPY INTO t48 FROM @st48c ON_ERROR = SKIP_FILE").fetchall()
+    c.close()
+    print(json.dumps(res))
+    """
+    from tests.server.conftest import PASSWORD
+
+    (local / "bad.csv").write_text("id,name\n1,a\nx,b\n")
+    res = run_script(
+        python48, script, port=served.port, user=USER, password=PASSWORD, local=str(local)
+    )
+    assert res["first"] == [True, 2]
+    assert res["overwrite"] == [True, 2]
+    assert res["rows"] == [[1, "x"], [2, None]]
+    assert res["copy"][0][:6] == ["st48c/bad.csv.gz", "LOAD_FAILED", 2, 0, 1, 1]

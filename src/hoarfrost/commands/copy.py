@@ -199,9 +199,12 @@ def copy_into(context: Context, node: CopyInto) -> Result:
         columns = [(c, by_name[c]) for c in node.columns]
     files = _files(found, props)
     table_key = ".".join(table)
+    # A file is known by its stage (the stage's directory: a new stage of the same name is
+    # another stage), its path and its content.
+    where = found.area.directory.relative_to(context.engine.stages.directory).as_posix()
     if not props.boolean("FORCE"):
         done = loaded_files(context.catalog, table_key)
-        files = [f for f in files if (f.relpath, f.md5) not in done]
+        files = [f for f in files if (f"{where}/{f.relpath}", f.md5) not in done]
     on_error = _on_error(props)
     validation = props.word("VALIDATION_MODE")
     loader = _Loader(context, found, fmt, table, columns, props, node.select)
@@ -212,7 +215,8 @@ def copy_into(context: Context, node: CopyInto) -> Result:
     outcomes = loader.load_all(files, on_error)
     for outcome, staged in zip(outcomes, files, strict=True):
         if outcome.loaded or outcome.status == "LOADED":
-            record_loaded(context.catalog, table_key, staged.relpath, staged.md5, outcome.loaded)
+            key = f"{where}/{staged.relpath}"
+            record_loaded(context.catalog, table_key, key, staged.md5, outcome.loaded)
     if props.boolean("PURGE"):
         for outcome, staged in zip(outcomes, files, strict=True):
             if outcome.status in ("LOADED", "PARTIALLY_LOADED"):

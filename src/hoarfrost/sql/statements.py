@@ -29,6 +29,7 @@ from hoarfrost.sql.ast import (
     Value,
 )
 from hoarfrost.sql.copy_statements import COPY_HEADS, template_table
+from hoarfrost.sql.identifiers import inline_identifiers
 from hoarfrost.sql.names import parse_name
 from hoarfrost.sql.parser import TokenCursor
 from hoarfrost.sql.session_statements import HEADS as SESSION_HEADS
@@ -96,6 +97,7 @@ _FUNCTION_KINDS = ("FUNCTION", "PROCEDURE")
 
 
 def parse(statement: Statement) -> Parsed:
+    statement = inline_identifiers(statement)
     cur = TokenCursor(statement)
     head = cur.word()
     parser = _HEADS.get(head or "")
