@@ -255,3 +255,21 @@ def test_duckdb_sandbox_reaches_stages_and_nothing_else(
         engine.data.execute("SELECT count(*) FROM read_csv(?)", [str(files / "a.csv")]).fetchone()
     with pytest.raises(Exception, match=r"Permission Error|lock"):
         engine.data.execute("SET allowed_directories = ['/']")
+
+
+def test_a_role_without_read_or_write_does_not_see_the_stage(
+    con: hoarfrost.Connection, files: Path
+) -> None:
+    con.execute("CREATE STAGE st")
+    con.execute(f"PUT file://{files}/a.csv @st")
+    user = con.execute("SELECT CURRENT_USER()").fetchone()[0]
+    con.execute("CREATE ROLE analyst")
+    con.execute(f"GRANT ROLE analyst TO USER {user}")
+    con.execute("USE ROLE analyst")
+    for sql in ("LIST @st", f"PUT file://{files}/b.csv @st", "REMOVE @st"):
+        with pytest.raises(
+            hoarfrost.ProgrammingError, match=r"Stage '.*ST' does not exist or not authorized"
+        ):
+            con.execute(sql)
+    con.execute("USE ROLE ACCOUNTADMIN")
+    assert [r[0] for r in rows(con, "LIST @st")] == ["st/a.csv.gz"]

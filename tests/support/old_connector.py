@@ -9,6 +9,7 @@ run a script in it that prints JSON on its last line.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -29,11 +30,20 @@ def _cache() -> Path:
 
 
 def connector48_python() -> Path:
-    """The interpreter of the 4.8 venv, built when missing."""
+    """The interpreter of the 4.8 venv, built when missing (one builder at a time)."""
     target = _cache() / "connector-4.8"
     python = target / "bin" / "python"
-    if python.exists() and _works(python):
-        return python
+    _cache().mkdir(parents=True, exist_ok=True)
+    with open(_cache() / "connector-4.8.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if python.exists() and _works(python):
+            return python
+        _build(target)
+    return python
+
+
+def _build(target: Path) -> None:
+    python = target / "bin" / "python"
     build = _cache() / f"connector-4.8.build-{os.getpid()}"
     shutil.rmtree(build, ignore_errors=True)
     build.parent.mkdir(parents=True, exist_ok=True)
@@ -46,11 +56,13 @@ def connector48_python() -> Path:
     shutil.rmtree(target, ignore_errors=True)
     os.replace(build, target)
     assert _works(python), "the connector 4.8 venv does not import snowflake.connector"
-    return python
 
 
 def _works(python: Path) -> bool:
-    probe = "import snowflake.connector as c; assert c.__version__.startswith('4.8')"
+    probe = (
+        "import pandas, snowflake.connector as c, snowflake.connector.pandas_tools; "
+        "assert c.__version__.startswith('4.8')"
+    )
     return subprocess.run([str(python), "-c", probe], capture_output=True).returncode == 0
 
 

@@ -25,12 +25,14 @@ from hoarfrost.catalog.lookup import display_name
 from hoarfrost.catalog.props import Props
 from hoarfrost.commands.file_formats import resolve_format
 from hoarfrost.commands.ordinary import run_ordinary
+from hoarfrost.commands.table_access import authorize
 from hoarfrost.engine.context import Context, Handler
 from hoarfrost.engine.result import Result, column_from_duckdb, rows_result
 from hoarfrost.engine.stage_files import StagedFile, clean_path
 from hoarfrost.engine.stage_refs import Located, locate
 from hoarfrost.engine.stage_scan import csv_width, scan_sql, sql_string
 from hoarfrost.errors import DataError, InvalidValue, ObjectNotFound, UnsupportedFeature
+from hoarfrost.sql.access import Access
 from hoarfrost.sql.ast import CopyInto, Ordinary, StagedSelect
 from hoarfrost.sql.tokens import split
 
@@ -186,6 +188,8 @@ def copy_into(context: Context, node: CopyInto) -> Result:
         given = {"FORMAT_NAME": node.select.alias_options["FILE_FORMAT"]}
     fmt = resolve_format(context, given, base or {})
     table = context.qualify(node.table)
+    if node.select is None:  # a transformation's INSERT is checked as ordinary SQL
+        authorize(context, (Access("INSERT", "TABLE", table),))
     columns = target_columns(context, table)
     if node.columns is not None:
         by_name = dict(columns)

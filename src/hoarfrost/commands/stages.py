@@ -286,7 +286,7 @@ def list_files(context: Context, node: ListFiles) -> Result:
 
 
 def remove_files(context: Context, node: RemoveFiles) -> Result:
-    found = locate(context, node.stage)
+    found = locate(context, node.stage, write=True)
     files = found.area.files(found.path, node.pattern)
     for f in files:
         found.area.remove(f.relpath)
@@ -311,7 +311,7 @@ _GET_OPTIONS = {"PARALLEL", "PATTERN"}
 
 def put_file(context: Context, node: Put) -> Result:
     props = Props(node.options, "PUT", _PUT_OPTIONS)
-    found = locate(context, node.stage)
+    found = locate(context, node.stage, write=True)
     source = (props.word("SOURCE_COMPRESSION") or "AUTO_DETECT").upper()
     if source not in SOURCE_COMPRESSIONS:
         raise InvalidValue(

@@ -47,7 +47,7 @@ DEFAULT_MAX_FILE_SIZE = 16 * 1024 * 1024
 
 def unload(context: Context, node: Unload) -> Result:
     props = Props(node.options, "COPY", _OPTIONS)
-    found = locate(context, node.stage)
+    found = locate(context, node.stage, write=True)
     base = found.stage.props.get("file_format") if found.stage else None
     fmt = resolve_format(
         context, options_json(node.options.get("FILE_FORMAT"), "FILE_FORMAT"), base or {}

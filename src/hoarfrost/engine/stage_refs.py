@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hoarfrost.catalog.lookup import display_name
+from hoarfrost.catalog.privileges import has_privilege
 from hoarfrost.catalog.store import CatalogObject
 from hoarfrost.engine.context import Context
 from hoarfrost.engine.stage_files import StageArea, clean_path
@@ -53,7 +54,10 @@ def area_of(context: Context, obj: CatalogObject) -> StageArea:
     return root.named(obj.props["area"], label)
 
 
-def locate(context: Context, ref: StageRef) -> Located:
+def locate(context: Context, ref: StageRef, *, write: bool = False) -> Located:
+    """The stage ``ref`` names, for reading (LIST, GET, COPY from it) or writing (PUT, REMOVE,
+    unload): the role needs READ or WRITE on a named stage (or owns it), else the stage does not
+    exist for it, as the reference reports."""
     names = clean_path(ref.path)
     path = "/".join(names)
     folder = not names or ref.path.endswith("/")
@@ -71,7 +75,8 @@ def locate(context: Context, ref: StageRef) -> Located:
             raise stage_missing("%" + display_name(db, schema, table))
         return Located(context.engine.stages.table(db, schema, table), path, None, folder)
     obj = find_stage(context, ref.name)
-    if obj is None:
+    privilege = "WRITE" if write else "READ"
+    if obj is None or not (obj.props.get("temporary") or has_privilege(context, privilege, obj)):
         db, schema, stage = context.qualify(ref.name)
         raise stage_missing(display_name(db, schema, stage))
     return Located(area_of(context, obj), path, obj, folder)
