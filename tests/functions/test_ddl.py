@@ -13,15 +13,19 @@ def _fn(head: str = "f()", props: str = "", body: str = "def f():\n    return 1"
     )
 
 
-def test_other_languages_and_imports_are_refused(con: hoarfrost.Connection) -> None:
+def test_other_languages_and_target_path_are_refused(con: hoarfrost.Connection) -> None:
     for language in ("JAVA", "JAVASCRIPT", "SCALA", "SQL"):
         error = error_of(
             con, f"CREATE FUNCTION j() RETURNS INT LANGUAGE {language} HANDLER = 'x' AS 'x'"
         )
         assert isinstance(error, hoarfrost.NotSupportedError)
         assert f"LANGUAGE {language} is not supported" in str(error) and "PYTHON" in str(error)
+    # IMPORTS name staged files (tests/stages/test_imports.py); a missing stage is an error.
     error = error_of(con, _fn("FUNCTION f()", "IMPORTS = ('@stage/x.py')"))
-    assert isinstance(error, hoarfrost.NotSupportedError) and "IMPORTS" in str(error)
+    assert isinstance(error, hoarfrost.ProgrammingError)
+    assert "Stage 'HOARFROST.PUBLIC.STAGE' does not exist or not authorized" in str(error)
+    error = error_of(con, _fn("FUNCTION f()", "TARGET_PATH = '@stage/x.jar'"))
+    assert isinstance(error, hoarfrost.NotSupportedError) and "TARGET_PATH" in str(error)
 
 
 def test_both_package_spellings(con: hoarfrost.Connection) -> None:

@@ -292,3 +292,29 @@ def test_connector_48_write_pandas_and_copy(
     assert res["overwrite"] == [True, 2]
     assert res["rows"] == [[1, "x"], [2, None]]
     assert res["copy"][0][:6] == ["st48c/bad.csv.gz", "LOAD_FAILED", 2, 0, 1, 1]
+
+
+def test_functions_with_staged_imports_over_the_wire(connect: Connect, tmp_path: Path) -> None:
+    import sys
+    import zipfile
+
+    runtime = f"{sys.version_info.major}.{sys.version_info.minor}"
+    (tmp_path / "wiremod.py").write_text("def inc(x):\n    return x + 1\n")
+    (tmp_path / "wirezip").mkdir()
+    (tmp_path / "wirezip" / "__init__.py").write_text("def neg(x):\n    return -x\n")
+    with zipfile.ZipFile(tmp_path / "wirezip.zip", "w") as archive:
+        archive.write(tmp_path / "wirezip" / "__init__.py", "wirezip/__init__.py")
+    cur = connect(database="HOARFROST", schema="PUBLIC").cursor()
+    cur.execute("CREATE OR REPLACE STAGE code_st")
+    cur.execute(f"PUT file://{tmp_path}/wiremod.py @code_st AUTO_COMPRESS = FALSE")
+    cur.execute(f"PUT file://{tmp_path}/wirezip.zip @code_st AUTO_COMPRESS = FALSE")
+    cur.execute(
+        f"CREATE OR REPLACE FUNCTION inc(x INT) RETURNS INT LANGUAGE PYTHON RUNTIME_VERSION = "
+        f"'{runtime}' IMPORTS = ('@code_st/wiremod.py') HANDLER = 'wiremod.inc'"
+    )
+    cur.execute(
+        f"CREATE OR REPLACE FUNCTION neg(x INT) RETURNS INT LANGUAGE PYTHON RUNTIME_VERSION = "
+        f"'{runtime}' IMPORTS = ('@code_st/wirezip.zip') HANDLER = 'f' "
+        "AS $$\nfrom wirezip import neg\ndef f(x):\n    return neg(x)\n$$"
+    )
+    assert cur.execute("SELECT inc(1), neg(2)").fetchall() == [(2, -2)]

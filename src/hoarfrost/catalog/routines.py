@@ -100,6 +100,7 @@ class Routine:
             str(self.props.get("handler")),
             str(self.props.get("body")),
             json.dumps(self.props.get("lock"), sort_keys=True),
+            json.dumps(self.props.get("imports") or [], sort_keys=True),
         ]
         return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 

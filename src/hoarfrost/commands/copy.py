@@ -259,6 +259,35 @@ class _Loader:
 
     # -- one statement ------------------------------------------------------------------------
     def load_all(self, files: list[StagedFile], on_error: OnError) -> list[Outcome]:
+        """Fast first: plain INSERTs, no rejected-rows bookkeeping. A bad value fails that
+        attempt (and DuckDB's transaction with it); the statement then runs again carefully,
+        with rejected rows recorded, and ON_ERROR decides."""
+        if self.select is None and self.fmt["TYPE"] == "CSV" and self.match == "NONE":
+            own = _begin(self.duck)
+            if own:
+                try:
+                    outcomes = [self._fast(f, on_error) for f in files]
+                except duckdb.ConversionException:
+                    self.duck.execute("ROLLBACK")
+                except duckdb.InvalidInputException:
+                    self.duck.execute("ROLLBACK")
+                except BaseException:
+                    self.duck.execute("ROLLBACK")
+                    raise
+                else:
+                    self.duck.execute("COMMIT")
+                    return outcomes
+        return self._careful(files, on_error)
+
+    def _fast(self, staged: StagedFile, on_error: OnError) -> Outcome:
+        path = self.found.area.path_of(staged.relpath)
+        scan = scan_sql(path, self.fmt, columns=self._csv_columns())
+        target = f"INSERT INTO {_table_sql(self.table)} ({self._column_list()}) "
+        loaded = self._count(self.duck.execute(target + scan))
+        name = self.found.area.name_of(staged.relpath)
+        return Outcome(name, "LOADED", loaded, loaded, on_error.limit_for(loaded))
+
+    def _careful(self, files: list[StagedFile], on_error: OnError) -> list[Outcome]:
         own = _begin(self.duck)
         try:
             outcomes = [self._load(f, on_error) for f in files]

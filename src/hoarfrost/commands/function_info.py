@@ -25,6 +25,11 @@ def _list_text(items: list[str]) -> str:
     return "[" + ", ".join(f"'{i}'" for i in items) + "]"
 
 
+def _imports_text(records: list[dict[str, str]]) -> str:
+    """IMPORTS as DESCRIBE shows them: where each came from and the sha256 of what runs."""
+    return "[" + ", ".join(f"{r['location']} (sha256:{r['sha256']})" for r in records) + "]"
+
+
 def _installed(routine: Routine) -> list[str]:
     return routine.lock.installed_packages()
 
@@ -45,7 +50,7 @@ def describe_routine(session: Context, node: Describe) -> Result:
         rows += [("execute as", p.get("execute_as") or "OWNER")]
     rows += [
         ("body", None if hidden else p["body"]),
-        ("imports", "[]"),
+        ("imports", _imports_text(p.get("imports") or [])),
         ("handler", p["handler"]),
         ("runtime_version", p["runtime_version"]),
         ("packages", _list_text(p.get("packages") or [])),

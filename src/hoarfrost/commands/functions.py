@@ -23,6 +23,7 @@ from hoarfrost.commands.common import require_create, store_new
 from hoarfrost.engine.context import Context, Handler
 from hoarfrost.engine.resolution import Repository, packages_of
 from hoarfrost.engine.result import Result, status_result
+from hoarfrost.engine.stage_imports import snapshot_imports
 from hoarfrost.engine.udf import udf_service
 from hoarfrost.errors import (
     InvalidValue,
@@ -47,11 +48,11 @@ _KNOWN_PROPS = {
     "RESOURCE_CONSTRAINT",
     "HANDLER",
     "COMMENT",
+    "IMPORTS",
 }
 _UNSUPPORTED_PROPS = {
-    "IMPORTS": "IMPORTS (stage files) is not supported yet: hoarfrost has no stages. Put the "
-    "code in the AS clause or publish it as a package in the artifact repository.",
-    "TARGET_PATH": "TARGET_PATH is not supported: hoarfrost has no stages.",
+    "TARGET_PATH": "TARGET_PATH is not supported: put the code in the AS clause or PUT it on "
+    "a stage and name it in IMPORTS.",
     "EXTERNAL_ACCESS_INTEGRATIONS": "EXTERNAL_ACCESS_INTEGRATIONS is not supported: Python "
     "functions run without network access.",
     "SECRETS": "SECRETS is not supported: Python functions cannot read secrets.",
@@ -101,7 +102,7 @@ def _check_clauses(node: Create) -> None:
                 errno=1044,
                 sqlstate="42601",
             )
-    if not node.body or not node.body.strip():
+    if (not node.body or not node.body.strip()) and "IMPORTS" not in node.props:
         raise ProgrammingError(
             f"SQL compilation error:\nA Python {node.kind.lower()} needs its code: AS $$ ... $$.",
             errno=1044,
@@ -217,7 +218,10 @@ def create_routine(session: Context, node: Create) -> Result:
     props.update(
         runtime_version=runtime,
         handler=_text(node.props["HANDLER"], "HANDLER"),
-        body=node.body,
+        body=node.body or "",
+        imports=snapshot_imports(session, _string_list(node.props["IMPORTS"], "IMPORTS"))
+        if "IMPORTS" in node.props
+        else [],
         packages=_string_list(node.props["PACKAGES"], "PACKAGES")
         if "PACKAGES" in node.props
         else [],

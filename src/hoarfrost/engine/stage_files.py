@@ -25,6 +25,7 @@ import os
 import re
 import shutil
 import stat
+import threading
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -117,7 +118,7 @@ class StageArea:
                 continue
             st = full.lstat()
             modified = dt.datetime.fromtimestamp(st.st_mtime, dt.timezone.utc)
-            out.append(StagedFile(rel, st.st_size, _md5(full), modified))
+            out.append(StagedFile(rel, st.st_size, self.root.md5(full, st), modified))
         return sorted(out, key=lambda f: f.relpath)
 
     def _walk(self) -> Iterator[tuple[str, Path]]:
@@ -198,9 +199,11 @@ class StagedWriter:
         self._handle = os.fdopen(os.open(self.temp, flags, 0o600), "wb")
         self.size = 0
         self._done = False
+        self._md5 = hashlib.md5(usedforsecurity=False)
 
     def write(self, chunk: bytes) -> None:
         self._handle.write(chunk)
+        self._md5.update(chunk)
         self.size += len(chunk)
 
     def flush(self) -> None:
@@ -214,6 +217,7 @@ class StagedWriter:
             raise _bad_path(self.target.relative_to(self.area.directory).as_posix())
         os.replace(self.temp, self.target)
         self._done = True
+        self.area.root.remember_md5(self.target, self._md5.hexdigest())
 
     def __enter__(self) -> StagedWriter:
         return self
@@ -230,11 +234,30 @@ class StageRoot:
 
     def __init__(self, directory: Path):
         self.directory = directory
+        self._md5s: dict[tuple[str, int, int, int], str] = {}
+        self._lock = threading.Lock()
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.chmod(directory, 0o700)
         # Temporary stages and unfinished uploads of an earlier process are nobody's now.
         for leftover in ("temp", "incoming"):
             shutil.rmtree(directory / leftover, ignore_errors=True)
+
+    def md5(self, path: Path, st: os.stat_result) -> str:
+        """A staged file's md5, computed once per version of the file (files are replaced by
+        rename, never rewritten in place, so inode, size and mtime name a version)."""
+        key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns)
+        with self._lock:
+            known = self._md5s.get(key)
+        if known is None:
+            known = _md5(path)
+            with self._lock:
+                self._md5s[key] = known
+        return known
+
+    def remember_md5(self, path: Path, digest: str) -> None:
+        st = path.lstat()
+        with self._lock:
+            self._md5s[(str(path), st.st_ino, st.st_size, st.st_mtime_ns)] = digest
 
     def named(self, area_id: str, label: str) -> StageArea:
         return StageArea(self, self.directory / "named" / _safe(area_id), label)

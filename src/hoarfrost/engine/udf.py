@@ -33,6 +33,7 @@ from hoarfrost.catalog.privileges import has_privilege
 from hoarfrost.catalog.routines import Routine
 from hoarfrost.catalog.store import CatalogObject
 from hoarfrost.engine.resolution import packages_of
+from hoarfrost.engine.stage_imports import import_directory, zip_paths
 from hoarfrost.errors import Error, InternalError, InvalidValue, PackageError
 from hoarfrost.packages.envstore import SITE_PACKAGES
 from hoarfrost.packages.policy import check_installed
@@ -89,6 +90,8 @@ class UdfService:
         runtime = manager.runtime(lock.runtime)
         env = manager.ensure_env(lock) / SITE_PACKAGES if lock.packages else None
         settings = self.engine.settings
+        records = routine.props.get("imports") or []
+        imports = import_directory(self.engine.stages.directory, records) if records else None
         with self._lock:
             found = self._pools.get(key)
             if found is None:
@@ -100,6 +103,8 @@ class UdfService:
                     memory_limit=int(settings.worker_memory_limit),
                     log_path=self.log_path,
                     process_limit=int(settings.worker_process_limit),
+                    imports=imports,
+                    import_paths=tuple(zip_paths(imports)) if imports else (),
                 )
                 found = self._pools[key] = (routine.duck_name, pool)
             return found[1]

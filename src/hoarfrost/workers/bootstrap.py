@@ -26,6 +26,7 @@ import array
 import ctypes
 import datetime as dt
 import decimal
+import importlib
 import io
 import linecache
 import os
@@ -259,6 +260,13 @@ def _series_values(pd: Any, result: Any, expected: int) -> list[Any] | array.arr
 def _resolve(namespace: dict[str, Any], handler: str) -> Any:
     obj: Any = None
     for i, part in enumerate(handler.split(".")):
+        if i == 0 and part not in namespace and "." in handler:
+            # HANDLER = 'module.function': a module of the function's IMPORTS.
+            try:
+                obj = importlib.import_module(part)
+            except ImportError as exc:
+                raise LoadError(f"Handler module '{part}' cannot be imported: {exc}") from None
+            continue
         obj = namespace.get(part) if i == 0 else getattr(obj, part, None)
         if obj is None:
             break
@@ -1382,6 +1390,11 @@ def main() -> None:
 
     for path in init.get("sys_path", []):
         site.addsitedir(path)  # processes .pth files, as a normal site-packages would
+    # IMPORTS: the function's staged files and zips come first on the path, and the reference's
+    # sys._xoptions['snowflake_import_directory'] names their directory.
+    sys.path[:0] = list(init.get("import_paths") or [])
+    if init.get("import_dir"):
+        sys._xoptions["snowflake_import_directory"] = init["import_dir"]
     sys.modules["_snowflake"] = make_snowflake_module()
     ready = {"isolation": isolation, "facts": facts, "python": sys.version.split()[0]}
     wire.send(("ready", ready))

@@ -132,6 +132,8 @@ class WorkerPool(Runner):
         log_path: Path | None = None,
         process_limit: int | None = None,
         sandbox: bool = True,
+        imports: Path | None = None,
+        import_paths: tuple[str, ...] = (),
     ):
         """``process_limit``: processes and threads per worker (default: the setting
         ``worker_process_limit`` from the environment). ``sandbox=False`` leaves out the kernel
@@ -146,6 +148,9 @@ class WorkerPool(Runner):
             process_limit = int(Settings().get("worker_process_limit"))
         self.process_limit = process_limit
         self.sandbox = sandbox
+        # A function's IMPORTS: a read-only directory (and the zips in it) on the worker's path.
+        self.imports = Path(imports) if imports is not None else None
+        self.import_paths = import_paths
         self._cond = threading.Condition()
         self._idle: list[_Worker] = []
         self._running = 0  # workers alive, idle or busy
@@ -279,7 +284,9 @@ class WorkerPool(Runner):
             "memory_limit": self.memory_limit,
             "sys_path": [str(site)] if site else [],
             "tmpdir": worker.tmpdir,
-            "read_dirs": [str(self.env_path)] if self.env_path else [],
+            "read_dirs": [str(p) for p in (self.env_path, self.imports) if p is not None],
+            "import_dir": str(self.imports) + "/" if self.imports else None,
+            "import_paths": [str(self.imports), *self.import_paths] if self.imports else [],
             "sandbox": self._sandbox_config(worker.proc.pid) if self.sandbox else None,
         }
         deadline = time.monotonic() + max(self.timeout, 30.0)
