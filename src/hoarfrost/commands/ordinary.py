@@ -3,6 +3,8 @@ translation, then DuckDB, with results shaped as Snowflake shows them."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import duckdb
@@ -16,15 +18,27 @@ from hoarfrost.engine.context import Context, Handler, SystemFunction
 from hoarfrost.engine.result import Result, column_from_duckdb, rows_result, status_result
 from hoarfrost.sql.ast import Ordinary
 from hoarfrost.sql.prepass import prepass
+from hoarfrost.sql.tokens import Statement
 from hoarfrost.sql.translate import Translation, dml_counts, translate
 
-__all__ = ["HANDLERS", "run_ordinary"]
+__all__ = ["HANDLERS", "run_ordinary", "translated"]
 
 
 def run_ordinary(session: Context, node: Ordinary) -> Result:
     """User function calls first (:mod:`hoarfrost.engine.calls`), then engine-answered calls
     (prepass), then translation and DuckDB."""
-    with prepare(session, node.statement) as prepared:
+    with translated(session, node.statement) as translation:
+        recorded = authorize(session, translation.accesses)
+        result = run_with_udfs(session, lambda: _run(session, translation))
+        recorded()  # what the statement created, dropped or renamed, now that it did
+        return result
+
+
+@contextmanager
+def translated(session: Context, statement: Statement) -> Iterator[Translation]:
+    """The statement's translation, with its user functions registered in DuckDB and the
+    engine's virtual tables in place for as long as it runs."""
+    with prepare(session, statement) as prepared:
         registry = session.registry
         functions = {name: _bind(fn, session) for name, fn in registry.system_functions.items()}
         pre = prepass(
@@ -36,11 +50,7 @@ def run_ordinary(session: Context, node: Ordinary) -> Result:
         for fn in dict.fromkeys(pre.virtual_tables):
             session.duck.register(f"__HF_{fn}", registry.virtual_tables[fn](session))
         try:
-            translation = translate(pre.sql)
-            recorded = authorize(session, translation.accesses)
-            result = run_with_udfs(session, lambda: _run(session, translation))
-            recorded()  # what the statement created, dropped or renamed, now that it did
-            return result
+            yield translate(pre.sql)
         finally:
             for fn in dict.fromkeys(pre.virtual_tables):
                 session.duck.unregister(f"__HF_{fn}")

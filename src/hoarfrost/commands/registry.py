@@ -10,6 +10,7 @@ from dataclasses import replace
 from hoarfrost.commands import (
     copy,
     databases,
+    explain,
     file_formats,
     function_info,
     functions,
@@ -59,6 +60,7 @@ REGISTRY = Registry(
         **functions.invalidating(databases.HANDLERS),
         **function_info.HANDLERS,
         **procedures.HANDLERS,
+        **explain.HANDLERS,
         **stages.HANDLERS,
         **file_formats.HANDLERS,
         **copy.HANDLERS,

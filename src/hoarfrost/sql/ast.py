@@ -170,6 +170,14 @@ class Call:
 
 
 @dataclass
+class Explain:
+    """``EXPLAIN [USING TEXT | JSON | TABULAR] <query>``."""
+
+    format: str  # TEXT | JSON | TABULAR
+    statement: Statement
+
+
+@dataclass
 class AnonymousProcedure:
     """``WITH p AS PROCEDURE (...) RETURNS ... AS $$...$$ CALL p(...)``: a procedure that lives
     for one statement (``create`` is its temporary definition, ``call`` the call)."""
@@ -322,6 +330,7 @@ Parsed = (
     | Grant
     | Call
     | AnonymousProcedure
+    | Explain
     | Ordinary
     | SessionStatement
     | Put

@@ -18,6 +18,7 @@ from hoarfrost.sql.ast import (
     Create,
     Describe,
     Drop,
+    Explain,
     Grant,
     Ident,
     Name,
@@ -494,7 +495,27 @@ def _grant_target(cur: TokenCursor) -> tuple[str, Name | None, list[str] | None]
     return kind, name, arg_types
 
 
+def _explain(cur: TokenCursor) -> Parsed:
+    cur.expect("EXPLAIN")
+    form = "TABULAR"
+    if cur.accept("USING"):
+        form = cur.identifier().upper()
+        if form not in ("TEXT", "JSON", "TABULAR"):
+            raise SqlSyntaxError(
+                f"SQL compilation error:\nEXPLAIN USING {form}: use TEXT, JSON or TABULAR."
+            )
+    if cur.at_end:
+        cur.fail("expected the statement to explain")
+    statement = cur.statement
+    first = cur.tokens[cur.i]
+    rest = Statement(
+        statement.text[first.start - statement.offset :], cur.tokens[cur.i :], first.start
+    )
+    return Explain(form, rest)
+
+
 _HEADS: dict[str, Callable[[TokenCursor], Parsed]] = {
+    "EXPLAIN": _explain,
     "CREATE": _create,
     "ALTER": _alter,
     "DROP": _drop,

@@ -47,6 +47,7 @@ from hoarfrost.sql.access import Access, accesses
 from hoarfrost.sql.literals import collapse
 from hoarfrost.sql.select_list import select_items, snowflake_name
 from hoarfrost.sql.surface import check_surface
+from hoarfrost.sql.table_parens import unwrap_table_parens
 from hoarfrost.sql.transforms import TRANSFORMS
 from hoarfrost.sql.transforms_ddl import if_not_exists_after_name, split_ddl
 
@@ -125,6 +126,7 @@ def dml_counts(translation: Translation, rows: Sequence[Sequence[Any]]) -> tuple
 
 
 def _translate(sql: str) -> Translation:
+    sql = unwrap_table_parens(sql)
     collapsed = collapse(sql)
     if collapsed is not None:
         short = _translate_whole(collapsed.sql)

@@ -1,0 +1,71 @@
+"""What Snowpark sends besides queries (issue 13, item 1): EXPLAIN in its three forms,
+SYSTEM$CANCEL_ALL_QUERIES, and the parenthesised TABLE(...) forms of session.range /
+session.generator / table_function."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+import hoarfrost
+
+
+@pytest.fixture
+def con() -> Iterator[hoarfrost.Connection]:
+    with hoarfrost.connect(":memory:") as connection:
+        connection.execute("CREATE TABLE t1 (a INT, b VARCHAR)")
+        connection.execute("INSERT INTO t1 VALUES (1, 'x'), (2, 'y')")
+        yield connection
+
+
+def test_explain_text_json_and_tabular(con: hoarfrost.Connection) -> None:
+    (text,) = con.execute("EXPLAIN USING TEXT SELECT a, count(*) FROM t1 GROUP BY a").fetchone()
+    assert text.startswith("GlobalStats:") and "HOARFROST.PUBLIC.T1" in text
+    assert [d[0] for d in con.execute("EXPLAIN USING TEXT SELECT 1").description] == ["content"]
+    (content,) = con.execute("EXPLAIN USING JSON SELECT * FROM t1").fetchone()
+    plan = json.loads(content)
+    assert set(plan) == {"GlobalStats", "Operations"}
+    assert any(o["objects"] == "HOARFROST.PUBLIC.T1" for o in plan["Operations"][0])
+    cursor = con.execute("EXPLAIN SELECT * FROM t1 WHERE a > 1")
+    assert [d[0] for d in cursor.description][:4] == ["step", "id", "parent", "operation"]
+    rows = cursor.fetchall()
+    assert rows[0][3] == "GlobalStats" and any(r[4] == "HOARFROST.PUBLIC.T1" for r in rows)
+    assert con.execute("SELECT count(*) FROM t1").fetchone() == (2,)  # nothing ran or changed
+
+
+def test_explain_refuses_what_is_not_a_query_and_what_the_role_cannot_read(
+    con: hoarfrost.Connection,
+) -> None:
+    with pytest.raises(hoarfrost.Error) as info:
+        con.execute("EXPLAIN USING TEXT DELETE FROM t1")
+    assert "EXPLAIN explains queries" in str(info.value)
+    with pytest.raises(hoarfrost.Error) as info:
+        con.execute("EXPLAIN USING YAML SELECT 1")
+    assert "use TEXT, JSON or TABULAR" in str(info.value)
+    con.execute("USE ROLE public")
+    with pytest.raises(hoarfrost.ProgrammingError) as info:
+        con.execute("EXPLAIN SELECT * FROM t1")
+    assert "does not exist or not authorized" in str(info.value)
+
+
+def test_cancel_all_queries_answers(con: hoarfrost.Connection) -> None:
+    session_id = con.execute("SELECT CURRENT_SESSION()").fetchone()[0]
+    assert con.execute(f"SELECT SYSTEM$CANCEL_ALL_QUERIES({session_id})").fetchone() == (
+        "0 queries terminated.",
+    )
+
+
+def test_parenthesised_table_functions(con: hoarfrost.Connection) -> None:
+    rng = (
+        "SELECT ( ROW_NUMBER()  OVER ( ORDER BY  SEQ8() ) -  1 ) * (1) + (0) AS id "
+        "FROM ( TABLE (GENERATOR(ROWCOUNT => 4)))"
+    )
+    assert con.execute(rng).fetchall() == [(0,), (1,), (2,), (3,)]
+    flat = "SELECT value FROM ( TABLE (FLATTEN(INPUT => PARSE_JSON('[5, 6]')))) ORDER BY 1"
+    assert [r[0] for r in con.execute(flat).fetchall()] == ["5", "6"]
+    joined = (
+        "SELECT t1.a, f.value FROM t1 JOIN (TABLE(FLATTEN(PARSE_JSON('[7]')))) f ON TRUE ORDER BY 1"
+    )
+    assert con.execute(joined).fetchall() == [(1, "7"), (2, "7")]
