@@ -277,7 +277,7 @@ def test_created_tables_belong_to_their_role_and_future_grants_apply(home: Path)
         ann.execute("INSERT INTO ann_notes VALUES ('hers')")
         assert error(pete, "SELECT * FROM ann_notes").startswith("002003")
         assert rows(admin, "SELECT * FROM ann_notes") == [("hers",)]  # ACCOUNTADMIN sees all
-        owners = {r[1]: r[6] for r in rows(ann, "SHOW TABLES")}
+        owners = {r[1]: r[9] for r in rows(ann, "SHOW TABLES")}  # name, owner
         assert owners["ANN_NOTES"] == "ANALYST"
         admin.execute("GRANT SELECT ON FUTURE TABLES IN SCHEMA hoarfrost.public TO ROLE public")
         ann.execute("CREATE TABLE ann_shared AS SELECT 'shared' AS s")

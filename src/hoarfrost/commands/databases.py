@@ -17,7 +17,7 @@ from hoarfrost.catalog.privileges import (
 )
 from hoarfrost.catalog.props import Props
 from hoarfrost.catalog.relations import database as database_record
-from hoarfrost.catalog.relations import record, relation
+from hoarfrost.catalog.relations import record
 from hoarfrost.catalog.relations import schema as schema_record
 from hoarfrost.catalog.store import CatalogObject
 from hoarfrost.commands.columns import table_columns
@@ -195,8 +195,10 @@ def show_databases(session: Context, node: Show) -> Result:
                 obj.owner,
                 obj.comment or "",
                 "",
-                "",
+                "1",
                 "STANDARD",
+                None,
+                "ROLE",
             )
         )
     cols = [
@@ -210,6 +212,8 @@ def show_databases(session: Context, node: Show) -> Result:
         "options",
         "retention_time",
         "kind",
+        "budget",
+        "owner_role_type",
     ]
     return rows_result(cols, [(r[0], r[1], "N", r[2], *r[4:]) for r in rows])
 
@@ -241,13 +245,25 @@ def show_schemas(session: Context, node: Show) -> Result:
     ).fetchall()
     records = [schema_record(session.catalog, d, s) for d, s in rows]
     out: list[tuple[Any, ...]] = [
-        (r.created_on, r.name, "N", "N", r.database, r.owner, "", "", "1")
+        (
+            _schema_created(session, r),
+            r.name,
+            "N",
+            "Y" if (r.database, r.name) == (session.database, session.schema) else "N",
+            r.database,
+            r.owner,
+            r.comment or "",
+            "",
+            "1",
+            "ROLE",
+            None,
+        )
         for r in records
         if has_any_privilege(session, r)
     ]
     out += [
         (
-            None,
+            _database_created(session, d),
             "INFORMATION_SCHEMA",
             "N",
             "N",
@@ -256,6 +272,8 @@ def show_schemas(session: Context, node: Show) -> Result:
             "Views describing the contents of schemas in this database",
             "",
             "1",
+            "",
+            None,
         )
         for d in sorted({r[0] for r in rows})
         if node.like is None or _matches("INFORMATION_SCHEMA", node.like)
@@ -270,52 +288,22 @@ def show_schemas(session: Context, node: Show) -> Result:
         "comment",
         "options",
         "retention_time",
+        "owner_role_type",
+        "budget",
     ]
     return rows_result(cols, out)
 
 
-def _show_relations(session: Context, node: Show, kind: str) -> Result:
-    where, params = _like("table_name", node)
-    if node.in_kind in ("SCHEMA", "SCHEMA_OR_DATABASE") and node.in_name is not None:
-        parts = node.in_name.parts
-        if len(parts) == 1 and node.in_kind == "SCHEMA_OR_DATABASE":
-            where, params = where + " AND table_catalog = ?", [*params, parts[0]]
-        else:
-            db = parts[0] if len(parts) == 2 else session.need_database()
-            where += " AND table_catalog = ? AND table_schema = ?"
-            params = [*params, db, parts[-1]]
-    elif node.in_kind == "DATABASE":
-        db = node.in_name.last if node.in_name else session.need_database()
-        where, params = where + " AND table_catalog = ?", [*params, db]
-    elif node.in_kind != "ACCOUNT":
-        where += " AND table_catalog = ? AND table_schema = ?"
-        params = [*params, session.need_database(), session.need_schema()]
-    table_type = "VIEW" if kind == "VIEW" else "BASE TABLE"
-    rows = session.run_internal(
-        "SELECT table_name, table_catalog, table_schema FROM information_schema.tables "
-        f"WHERE table_type = ? AND table_catalog NOT IN ('memory', 'system', 'temp'){where} "
-        "ORDER BY 2, 3, 1",
-        [table_type, *params],
-    ).fetchall()
-    cols = ["created_on", "name", "database_name", "schema_name", "kind", "comment", "owner"]
-    shown = []
-    for n, d, s in rows:
-        recorded = relation(session.catalog, d, s, n)
-        obj = recorded or CatalogObject(
-            kind, d, s, n, owner=schema_record(session.catalog, d, s).owner
-        )
-        if has_any_privilege(session, obj):  # what the role cannot see is not listed
-            created = obj.created_on if recorded else None
-            shown.append((created, n, d, s, kind, obj.comment or "", obj.owner))
-    return rows_result(cols, shown)
+def _database_created(session: Context, db: str) -> Any:
+    found = database_record(session.catalog, db)
+    return found.created_on if found is not None else None
 
 
-def show_tables(session: Context, node: Show) -> Result:
-    return _show_relations(session, node, "TABLE")
-
-
-def show_views(session: Context, node: Show) -> Result:
-    return _show_relations(session, node, "VIEW")
+def _schema_created(session: Context, obj: CatalogObject) -> Any:
+    """A schema made by a statement keeps its time; one DuckDB made (PUBLIC) has its database's."""
+    if session.catalog.get("SCHEMA", obj.database, "", obj.name) is not None:
+        return obj.created_on
+    return _database_created(session, obj.database)
 
 
 def describe_table(session: Context, node: Describe) -> Result:
@@ -367,8 +355,6 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("Use", "WAREHOUSE"): use,
     ("Show", "DATABASE"): show_databases,
     ("Show", "SCHEMA"): show_schemas,
-    ("Show", "TABLE"): show_tables,
-    ("Show", "VIEW"): show_views,
     ("Describe", "TABLE"): describe_table,
     ("Describe", "VIEW"): describe_table,
 }

@@ -26,6 +26,8 @@ from hoarfrost.commands import (
     repositories,
     roles,
     secrets,
+    show_filters,
+    show_objects,
     staged_queries,
     stages,
     system_functions,
@@ -44,6 +46,7 @@ REGISTRY = Registry(
         **ordinary.HANDLERS,
         **transactions.HANDLERS,
         **variables.HANDLERS,
+        **show_objects.HANDLERS,
         **databases.HANDLERS,
         **secrets.HANDLERS,
         **integrations.HANDLERS,
@@ -71,6 +74,7 @@ REGISTRY = Registry(
         **system_functions.SYSTEM_FUNCTIONS,
         **transactions.SYSTEM_FUNCTIONS,
         **roles.SYSTEM_FUNCTIONS,
+        **show_objects.SYSTEM_FUNCTIONS,
         **packages.SYSTEM_FUNCTIONS,
         **network.SYSTEM_FUNCTIONS,
     },
@@ -89,5 +93,7 @@ REGISTRY = Registry(
 # table is wrapped once, here (commands/transactions.py, commands/variables.py).
 REGISTRY = replace(
     REGISTRY,
-    handlers=transactions.transactional(variables.substituting(REGISTRY.handlers)),
+    handlers=transactions.transactional(
+        variables.substituting(show_filters.filtered(REGISTRY.handlers))
+    ),
 )

@@ -120,6 +120,9 @@ class Show:
     in_name: Name | None = None  # TO USER, OF ROLE, ON ACCOUNT, ON <kind>
     terse: bool = False
     arg_types: list[str] | None = None  # SHOW GRANTS ON FUNCTION f(NUMBER)
+    starts_with: str | None = None
+    limit: int | None = None
+    limit_from: str | None = None
 
 
 @dataclass

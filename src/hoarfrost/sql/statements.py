@@ -71,7 +71,7 @@ _PLURALS: list[tuple[tuple[str, ...], str]] = [
     (("SCHEMAS",), "SCHEMA"),
     (("TABLES",), "TABLE"),
     (("VIEWS",), "VIEW"),
-    (("OBJECTS",), "TABLE"),
+    (("OBJECTS",), "OBJECT"),
     (("USER", "FUNCTIONS"), "FUNCTION"),
     (("FUNCTIONS",), "FUNCTION"),
     (("USER", "PROCEDURES"), "PROCEDURE"),
@@ -85,6 +85,11 @@ _PLURALS: list[tuple[tuple[str, ...], str]] = [
     (("VARIABLES",), "VARIABLE"),
     (("STAGES",), "STAGE"),
     (("FILE", "FORMATS"), "FILE FORMAT"),
+    (("PRIMARY", "KEYS"), "PRIMARY KEY"),
+    (("UNIQUE", "KEYS"), "UNIQUE KEY"),
+    (("IMPORTED", "KEYS"), "IMPORTED KEY"),
+    (("WAREHOUSES",), "WAREHOUSE"),
+    (("SEQUENCES",), "SEQUENCE"),
 ]
 # SPEC.md section 7: contexts that cannot use customer-hosted repositories.
 _UNSUPPORTED_KINDS = {
@@ -364,10 +369,12 @@ def _show(cur: TokenCursor) -> Parsed:
         node.like = cur.string("a LIKE pattern")
     if cur.accept("IN") or cur.accept("ON"):
         _show_in(cur, node)
-    while not cur.at_end and cur.word() in ("STARTS", "LIMIT", "FROM", "WITH"):
-        cur.next()
-        if not cur.at_end:
-            cur.next()
+    if cur.accept("STARTS", "WITH"):
+        node.starts_with = cur.string("a STARTS WITH prefix")
+    if cur.accept("LIMIT"):
+        node.limit = int(cur.expect_type(TokenType.NUMBER, "a row count").text)
+        if cur.accept("FROM"):
+            node.limit_from = cur.string("a name to start from")
     cur.end()
     return node
 

@@ -101,8 +101,14 @@ def _props(tree: exp.Create) -> list[exp.Expr]:
 
 def table_details(tree: exp.Expr) -> dict[str, str]:
     """What a CREATE TABLE declares that DuckDB does not keep: declared column types (VARCHAR(20),
-    TIME(9), ...), the clustering key, TRANSIENT. Read before any transform."""
-    if not isinstance(tree, exp.Create) or str(tree.args.get("kind") or "").upper() != "TABLE":
+    TIME(9), ...), the clustering key, TRANSIENT; a view's Snowflake text. Read before any
+    transform."""
+    if not isinstance(tree, exp.Create):
+        return {}
+    kind = str(tree.args.get("kind") or "").upper()
+    if kind == "VIEW":
+        return {"TEXT": tree.sql(dialect="snowflake")}
+    if kind != "TABLE":
         return {}
     details: dict[str, str] = {}
     schema = tree.this if isinstance(tree.this, exp.Schema) else None
