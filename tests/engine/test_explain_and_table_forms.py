@@ -1,11 +1,13 @@
 """What Snowpark sends besides queries (issue 13, item 1): EXPLAIN in its three forms,
-SYSTEM$CANCEL_ALL_QUERIES, and the parenthesised TABLE(...) forms of session.range /
-session.generator / table_function."""
+SYSTEM$CANCEL_ALL_QUERIES, the parenthesised TABLE(...) forms of session.range /
+session.generator / table_function, RESULT_SCAN and LAST_QUERY_ID, qualified temporary tables,
+INFORMATION_SCHEMA.PACKAGES."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -69,3 +71,49 @@ def test_parenthesised_table_functions(con: hoarfrost.Connection) -> None:
         "SELECT t1.a, f.value FROM t1 JOIN (TABLE(FLATTEN(PARSE_JSON('[7]')))) f ON TRUE ORDER BY 1"
     )
     assert con.execute(joined).fetchall() == [(1, "7"), (2, "7")]
+
+
+def test_result_scan_and_last_query_id(con: hoarfrost.Connection) -> None:
+    first = con.execute("SELECT a, b FROM t1 ORDER BY a")
+    scanned = "SELECT B FROM ( SELECT * FROM TABLE ( RESULT_SCAN('{qid}'))) ORDER BY 1"
+    assert con.execute(scanned.format(qid=first.sfqid)).fetchall() == [("x",), ("y",)]
+    con.execute("SHOW ROLES")
+    names = con.execute(
+        'SELECT "name" FROM TABLE(RESULT_SCAN(LAST_QUERY_ID())) WHERE "name" LIKE \'SYS%\''
+    ).fetchall()
+    assert names == [("SYSADMIN",)]
+    with pytest.raises(hoarfrost.ProgrammingError) as info:
+        con.execute("SELECT * FROM TABLE(RESULT_SCAN('no-such-query'))")
+    assert str(info.value).startswith("000709 (02000): Statement no-such-query not found")
+
+
+def test_a_qualified_temporary_table_lives_in_its_schema_for_the_session(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "acct"
+    create = (
+        "CREATE TEMP TABLE IF NOT EXISTS "
+        'identifier(\'"HOARFROST"."PUBLIC"."SNOWPARK_TEMP_TABLE_AB12"\') ("A" NUMBER(38, 0))'
+    )
+    with hoarfrost.connect(home) as con:
+        con.execute(create)
+        con.execute('INSERT INTO "HOARFROST"."PUBLIC"."SNOWPARK_TEMP_TABLE_AB12" VALUES (4)')
+        assert con.execute(
+            "SELECT a FROM hoarfrost.public.snowpark_temp_table_ab12"
+        ).fetchall() == [(4,)]
+    with hoarfrost.connect(home) as con:  # gone with its session
+        tables = con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+        assert ("SNOWPARK_TEMP_TABLE_AB12",) not in tables
+
+
+def test_information_schema_packages_is_a_valid_view(con: hoarfrost.Connection) -> None:
+    cursor = con.execute(
+        "SELECT package_name, array_agg(version) FROM information_schema.packages "
+        "WHERE language = 'python' AND package_name IN ('numpy') GROUP BY package_name"
+    )
+    assert cursor.fetchall() == []  # nothing fetched yet in this account
+    assert [d[0] for d in con.execute("SELECT * FROM information_schema.packages").description] == [
+        "PACKAGE_NAME",
+        "VERSION",
+        "LANGUAGE",
+    ]

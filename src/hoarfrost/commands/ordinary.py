@@ -14,10 +14,18 @@ import pyarrow.compute as pc
 from hoarfrost.commands.table_access import authorize
 from hoarfrost.engine.batched import run_batched
 from hoarfrost.engine.calls import prepare, run_with_udfs
-from hoarfrost.engine.context import Context, Handler, SystemFunction
+from hoarfrost.engine.context import (
+    RESULT_SCAN_ROWS,
+    RESULTS_KEPT,
+    Context,
+    Handler,
+    SystemFunction,
+)
 from hoarfrost.engine.result import Result, column_from_duckdb, rows_result, status_result
+from hoarfrost.errors import ProgrammingError
 from hoarfrost.sql.ast import Ordinary
 from hoarfrost.sql.prepass import prepass
+from hoarfrost.sql.result_scan import rewrite_result_scans
 from hoarfrost.sql.tokens import Statement
 from hoarfrost.sql.translate import Translation, dml_counts, translate
 
@@ -47,13 +55,29 @@ def translated(session: Context, statement: Statement) -> Iterator[Translation]:
             set(registry.virtual_tables),
             set(registry.virtual_views),
         )
-        for fn in dict.fromkeys(pre.virtual_tables):
-            session.duck.register(f"__HF_{fn}", registry.virtual_tables[fn](session))
+        sql, scans = rewrite_result_scans(pre.sql)
+        relations = {f"__HF_{fn}": registry.virtual_tables[fn] for fn in pre.virtual_tables}
+        for name, factory in relations.items():
+            session.duck.register(name, factory(session))
+        for name, query_id in scans:
+            session.duck.register(name, _earlier_result(session, query_id))
         try:
-            yield translate(pre.sql)
+            yield translate(sql)
         finally:
-            for fn in dict.fromkeys(pre.virtual_tables):
-                session.duck.unregister(f"__HF_{fn}")
+            for name in [*relations, *(name for name, _ in scans)]:
+                session.duck.unregister(name)
+
+
+def _earlier_result(session: Context, query_id: str) -> pa.Table:
+    kept = session.recent_results.get(query_id.strip("'"))
+    if kept is None:
+        raise ProgrammingError(
+            f"Statement {query_id.strip(chr(39))} not found: RESULT_SCAN reads the results of "
+            f"this session's last {RESULTS_KEPT} queries of at most {RESULT_SCAN_ROWS:,} rows.",
+            errno=709,
+            sqlstate="02000",
+        )
+    return kept.table
 
 
 def _bind(fn: SystemFunction, session: Context) -> Any:

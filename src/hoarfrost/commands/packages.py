@@ -6,6 +6,12 @@ from __future__ import annotations
 import json
 
 import pyarrow as pa
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
 
 from hoarfrost.catalog.privileges import has_privilege
 from hoarfrost.engine.context import Context, Handler, SystemFunction, VirtualTable
@@ -71,11 +77,46 @@ def fetch_history(session: Context) -> pa.Table:
     return pa.Table.from_arrays(columns, names=_FETCH_COLUMNS)
 
 
+def _name_version(filename: str) -> tuple[str, str] | None:
+    try:
+        if filename.endswith(".whl"):
+            name, version, *_ = parse_wheel_filename(filename)
+        else:
+            name, version = parse_sdist_filename(filename)
+    except (InvalidWheelFilename, InvalidSdistFilename):
+        return None
+    return str(name), str(version)
+
+
+def packages_view(session: Context) -> pa.Table:
+    """INFORMATION_SCHEMA.PACKAGES: the package versions this account has fetched from the
+    repositories the role may use (the reference lists its Anaconda channel; a customer index
+    cannot be listed whole at a reasonable cost, so the view shows what is known to work)."""
+    seen: dict[str, bool] = {}
+    found: set[tuple[str, str]] = set()
+    for repository, filename in session.catalog.execute(
+        "SELECT DISTINCT repository, filename FROM fetch_audit WHERE policy_decision <> 'BLOCKED'"
+    ):
+        pair = _name_version(filename) if _can_see(session, repository, seen) else None
+        if pair is not None:
+            found.add(pair)
+    rows = sorted(found)
+    return pa.Table.from_arrays(
+        [
+            pa.array([n for n, _ in rows], pa.string()),
+            pa.array([v for _, v in rows], pa.string()),
+            pa.array(["python"] * len(rows), pa.string()),
+        ],
+        names=["PACKAGE_NAME", "VERSION", "LANGUAGE"],
+    )
+
+
 SYSTEM_FUNCTIONS: dict[str, SystemFunction] = {
     "SYSTEM$RESOLVE_PYTHON_PACKAGES": resolve_packages,
 }
 VIRTUAL_TABLES: dict[str, VirtualTable] = {
     "PACKAGE_FETCH_HISTORY": fetch_history,
+    "PACKAGES": packages_view,
 }
 HANDLERS: dict[tuple[str, str], Handler] = {
     ("Show", "PYTHON RUNTIME"): show_runtimes,

@@ -85,7 +85,9 @@ REGISTRY = Registry(
         **information_schema.VIRTUAL_TABLES,
     },
     # INFORMATION_SCHEMA.FUNCTIONS, TABLES, ... are read as views (without TABLE()).
-    virtual_views=frozenset({**function_info.VIRTUAL_TABLES, **information_schema.VIRTUAL_TABLES}),
+    virtual_views=frozenset(
+        {**function_info.VIRTUAL_TABLES, **information_schema.VIRTUAL_TABLES, "PACKAGES": None}
+    ),
     parameter_rows=(parameters.EDITION_ROWS, *function_info.EXTRA_PARAMETER_ROWS),
 )
 

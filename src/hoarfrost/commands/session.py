@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,7 +24,7 @@ from hoarfrost.catalog.store import CatalogObject, CatalogStore
 from hoarfrost.catalog.users import session_role, user_for_session
 from hoarfrost.commands.registry import REGISTRY
 from hoarfrost.engine.boundary import translate_exception
-from hoarfrost.engine.context import OpenTransaction, Registry
+from hoarfrost.engine.context import RESULT_SCAN_ROWS, RESULTS_KEPT, OpenTransaction, Registry
 from hoarfrost.engine.engine import DEFAULT_DATABASE, DEFAULT_SCHEMA, Engine
 from hoarfrost.engine.result import Result
 from hoarfrost.engine.stage_refs import discard_temporary_stages
@@ -63,6 +64,7 @@ class Session:
         self.transaction: OpenTransaction | None = None
         self.variables: dict[str, Any] = {}
         self.closed = False
+        self.recent_results: OrderedDict[str, Result | None] = OrderedDict()
         if database:
             db_obj = database_record(engine.catalog, database)
             if db_obj is not None and not has_privilege(self, "USAGE", db_obj):
@@ -147,7 +149,15 @@ class Session:
             raise error from None
         result.query_id = query_id
         self._record(query_id, statement, started, result, None)
+        self._keep(result)
         return result
+
+    def _keep(self, result: Result) -> None:
+        """Keep the last results for RESULT_SCAN and LAST_QUERY_ID (big ones only as ids)."""
+        kept = self.recent_results
+        kept[result.query_id] = result if 0 <= result.rowcount <= RESULT_SCAN_ROWS else None
+        while len(kept) > RESULTS_KEPT:
+            kept.popitem(last=False)
 
     def _record(
         self,
@@ -188,8 +198,19 @@ class Session:
         if not self.closed:
             self.closed = True
             discard_temporary_stages(self)
+            self._drop_temporary_tables()
             self.temp_objects.clear()
             self.duck.close()
+
+    def _drop_temporary_tables(self) -> None:
+        """Temporary tables made under a qualified name live in their schema: drop them."""
+        for obj in self.temp_objects.values():
+            if obj.kind in ("TABLE", "VIEW") and obj.props.get("drop_at_close"):
+                name = f"{_q(obj.database)}.{_q(obj.schema)}.{_q(obj.name)}"
+                try:
+                    self.duck.execute(f"DROP {obj.kind} IF EXISTS {name}")
+                except duckdb.Error:
+                    continue  # its schema went first: nothing left to drop
 
 
 def _q(name: str) -> str:

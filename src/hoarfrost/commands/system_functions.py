@@ -41,7 +41,24 @@ def _default_repository(session: Context, args: list[str]) -> str | None:
     return default_repository(session, args[0], level, name)
 
 
+def _last_query_id(session: Context, args: list[str]) -> str | None:
+    """LAST_QUERY_ID([n]): -1 (the default) is the session's latest query, 1 its first (of
+    those kept), and so on."""
+    _arity("LAST_QUERY_ID", args, 0, 1)
+    try:
+        n = int(args[0]) if args else -1
+    except ValueError:
+        raise InvalidValue(
+            "SQL compilation error:\nLAST_QUERY_ID takes an integer position."
+        ) from None
+    ids = list(session.recent_results)
+    if n == 0 or abs(n) > len(ids):
+        return None
+    return ids[n] if n < 0 else ids[n - 1]
+
+
 SYSTEM_FUNCTIONS: dict[str, SystemFunction] = {
+    "LAST_QUERY_ID": _last_query_id,
     "SYSTEM$GET_ARTIFACT_REPOSITORY_INFO": _repository_info,
     "SYSTEM$GET_DEFAULT_PYTHON_ARTIFACT_REPOSITORY": _default_repository,
     "CURRENT_ROLE": lambda s, a: _attr(s, "role"),

@@ -110,7 +110,9 @@ def authorize(session: Context, accesses: tuple[Access, ...]) -> Step:
 def _create(session: Context, access: Access, key: tuple[str, str, str]) -> Step:
     details = dict(access.details)
     if access.temporary:
-        obj = CatalogObject(access.kind, *key, owner=session.role, props=details)
+        # A qualified name is created as an ordinary table the session drops when it ends.
+        props: dict[str, object] = {**details, "drop_at_close": len(access.parts) > 1}
+        obj = CatalogObject(access.kind, *key, owner=session.role, props=props)
         return lambda: session.temp_objects.__setitem__(_temp_key(access.kind, key), obj)
     container = schema(session.catalog, key[0], key[1])
     if not has_privilege(session, f"CREATE {access.kind}", container):

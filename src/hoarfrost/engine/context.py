@@ -9,6 +9,7 @@ defined here so that nothing below the statement layer imports it.
 from __future__ import annotations
 
 import datetime as dt
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PROCEDURE_WIRE",
+    "RESULTS_KEPT",
+    "RESULT_SCAN_ROWS",
     "Context",
     "Handler",
     "OpenTransaction",
@@ -35,6 +38,12 @@ __all__ = [
     "SystemFunction",
     "VirtualTable",
 ]
+
+
+# RESULT_SCAN reaches a session's last RESULTS_KEPT queries, those of at most RESULT_SCAN_ROWS
+# rows (kept in memory); LAST_QUERY_ID reaches them all.
+RESULTS_KEPT = 32
+RESULT_SCAN_ROWS = 100_000
 
 
 class Context(Scope, Protocol):
@@ -48,6 +57,8 @@ class Context(Scope, Protocol):
     duck: duckdb.DuckDBPyConnection
     parameters: dict[str, str]
     registry: Registry
+    # query id -> the result of one of the session's recent queries (RESULT_SCAN, LAST_QUERY_ID)
+    recent_results: OrderedDict[str, Result | None]
 
     def use(self, database: str | None, schema: str | None) -> None: ...
 

@@ -21,6 +21,7 @@ import sqlglot
 from sqlglot import exp
 
 from hoarfrost.sql.transforms_ddl import sequence_calls, storage_types
+from hoarfrost.sql.transforms_temp import qualified_temporary_tables
 
 Transform = Callable[[exp.Expr], exp.Expr]
 
@@ -562,4 +563,5 @@ TRANSFORMS: list[Transform] = [
     current_time_functions,
     sequence_calls,
     storage_types,
+    qualified_temporary_tables,
 ]
