@@ -21,6 +21,7 @@ import sqlglot
 from sqlglot import exp
 
 from hoarfrost.sql.transforms_ddl import sequence_calls, storage_types
+from hoarfrost.sql.transforms_functions import EARLY_FUNCTION_TRANSFORMS, FUNCTION_TRANSFORMS
 from hoarfrost.sql.transforms_temp import qualified_temporary_tables
 
 Transform = Callable[[exp.Expr], exp.Expr]
@@ -204,7 +205,12 @@ def array_size(tree: exp.Expr) -> exp.Expr:
 
     def fix(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.ArraySize):
-            return _func("json_array_length", _to_json(node.this))
+            # NULL for anything but an array (an OBJECT has no size), as the reference says
+            value = _to_json(node.this)
+            is_array = exp.EQ(
+                this=_func("json_type", value.copy()), expression=exp.Literal.string("ARRAY")
+            )
+            return exp.If(this=is_array, true=_func("json_array_length", value))
         return node
 
     return _rewrite(tree, fix)
@@ -314,7 +320,7 @@ def variant_comparisons(tree: exp.Expr) -> exp.Expr:
 # yields none either, unless OUTER => TRUE, which keeps one row of NULLs.
 _FLATTEN_INPUT = "__flatten_input__"
 _FLATTEN_COLUMNS = f"""
-SELECT CAST(NULL AS BIGINT) AS "SEQ",
+SELECT CAST(1 AS BIGINT) AS "SEQ",
   CASE WHEN NOT starts_with(_e.fullkey, '$[') THEN _e.key END AS "KEY",
   ltrim(substr(_e.fullkey, 2), '.') AS "PATH",
   CASE WHEN starts_with(_e.fullkey, '$[') THEN CAST(_e.key AS BIGINT) END AS "INDEX",
@@ -351,7 +357,9 @@ def _flatten_subquery(explode: exp.Explode, alias: exp.TableAlias | None) -> exp
         if placeholder.name == _FLATTEN_INPUT:
             placeholder.replace(source.copy())
     name = alias.this if alias is not None and alias.this else exp.to_identifier("FLATTEN")
-    return exp.Subquery(this=select, alias=exp.TableAlias(this=name))
+    # AS f(seq, key, path, index, value, this) renames the columns, as many as it names
+    columns = [c.copy() for c in alias.columns] if alias is not None else []
+    return exp.Subquery(this=select, alias=exp.TableAlias(this=name, columns=columns))
 
 
 def flatten(tree: exp.Expr) -> exp.Expr:
@@ -546,6 +554,7 @@ def current_time_functions(tree: exp.Expr) -> exp.Expr:
 # --- pipeline --------------------------------------------------------------------------------
 
 TRANSFORMS: list[Transform] = [
+    *EARLY_FUNCTION_TRANSFORMS,
     casts_to_variant,  # before semi_structured_types, which would turn them into CAST AS JSON
     semi_structured_types,
     integer_types,
@@ -563,5 +572,6 @@ TRANSFORMS: list[Transform] = [
     current_time_functions,
     sequence_calls,
     storage_types,
+    *FUNCTION_TRANSFORMS,
     qualified_temporary_tables,
 ]
