@@ -152,6 +152,14 @@ class Session:
         self._keep(result)
         return result
 
+    def adopt_query_id(self, result: Result, query_id: str) -> None:
+        """The wire server names a query before it runs: its id becomes the result's, so that
+        RESULT_SCAN and LAST_QUERY_ID know the id the client was given."""
+        kept = self.recent_results
+        if result.query_id in kept:
+            kept[query_id] = kept.pop(result.query_id)
+        result.query_id = query_id
+
     def _keep(self, result: Result) -> None:
         """Keep the last results for RESULT_SCAN and LAST_QUERY_ID (big ones only as ids)."""
         kept = self.recent_results

@@ -109,7 +109,7 @@ def execute_request(entry: ServerSession, body: Mapping[str, Any], query_id: str
         raise ProgrammingError("Array bind variables have no rows.", errno=2049, sqlstate="22000")
     results = _run(entry, texts, query_id)
     result = results[0] if len(results) == 1 else _summed(results)
-    result.query_id = query_id
+    entry.session.adopt_query_id(result, query_id)
     if result.transfer is not None:
         return {"queryId": query_id, **_context(entry), **entry.files(result)}
     return result_data(entry, statements[0], result, binds=len(bindings or {}))
@@ -172,7 +172,7 @@ def _multi(
         except QueryFailed as failed:
             child.finish(_error_payload(failed.error, child.query_id))
             raise
-        result.query_id = child.query_id
+        entry.session.adopt_query_id(result, child.query_id)
         data = result_data(entry, statement, result)
         child.finish({"data": data, "code": None, "message": None, "success": True})
         ids.append(child.query_id)

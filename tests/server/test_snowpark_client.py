@@ -1,0 +1,180 @@
+"""Snowpark unchanged from the client (issue 13, items 1 and 2): snowflake-snowpark-python 1.56 in a
+venv of its own (with the 4.8 connector it pins) against `hoarfrost serve`, registering UDFs and
+procedures through the governed path (artifact_repository= on an authenticated pypiserver that
+hosts the real Snowpark wheels), DataFrames built from pandas, staged closures, permanent
+functions, and the statements Snowpark sends around them."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.server.conftest import PASSWORD, USER, free_port, wait_for_port
+from tests.support.old_connector import run_script, snowpark_python
+from tests.support.processes import stop_process
+from tests.support.pypiserver import PypiServer
+from tests.support.snowpark import snowpark_wheels
+from tests.support.wheels import build_wheel
+
+REPO_USER, REPO_PASSWORD = "snowpark-client", "Client-Repo-Pa55"
+WHEELS = Path.home() / ".cache" / "hoarfrost-test-wheels" / "snowpark-cp311"
+
+SCRIPT = """
+from snowflake.snowpark import Session
+import snowflake.snowpark.types as T
+from snowflake.snowpark.functions import col, lit, seq4, sum as sum_
+import pandas as pd
+
+s = Session.builder.configs(dict(
+    host="127.0.0.1", port=ARGS["port"], protocol="http", account="hoarfrost",
+    user=ARGS["user"], password=ARGS["password"], database="HOARFROST", schema="PUBLIC",
+)).create()
+for sql in ARGS["setup"]:
+    s.sql(sql).collect()
+out = {}
+out["range"] = [r[0] for r in s.range(3).collect()]
+out["generator"] = [r[0] for r in s.generator(seq4(), rowcount=2).collect()]
+out["from_pandas"] = [tuple(r) for r in s.create_dataframe(pd.DataFrame({"A": [1, 2]})).collect()]
+s.write_pandas(pd.DataFrame({"K": ["x", "y", "x"], "V": [1, 2, 3]}), "SALES", auto_create_table=True)
+out["agg"] = sorted(
+    tuple(r) for r in s.table("SALES").group_by("K").agg(sum_("V").alias("T")).collect()
+)
+out["explain"] = "GlobalStats" in (s.table("SALES")._explain_string() or "")
+big = "x" * 10000  # over 8 KiB pickled: Snowpark stages it and refers to it with IMPORTS
+plus = s.udf.register(
+    lambda x: x + 1, return_type=T.IntegerType(), input_types=[T.IntegerType()],
+    name="plus_one", replace=True, artifact_repository="sp_repo", packages=["cloudpickle"],
+)
+closure = s.udf.register(
+    lambda x: len(big) + x, return_type=T.IntegerType(), input_types=[T.IntegerType()],
+    name="big_closure", replace=True, artifact_repository="sp_repo", packages=["cloudpickle"],
+)
+out["udfs"] = [tuple(r) for r in s.table("SALES").select(plus(col("V")), closure(col("V"))).sort(col("V")).collect()]
+
+def scaled(session: Session, factor: int) -> int:
+    from snowflake.snowpark import Session as Real
+    assert isinstance(session, Real)
+    return session.table("SALES").agg(sum_("V")).collect()[0][0] * factor
+
+s.sproc.register(
+    scaled, return_type=T.IntegerType(), input_types=[T.IntegerType()], name="scaled",
+    replace=True, artifact_repository="sp_repo",
+    packages=["snowflake-snowpark-python", "cloudpickle"],
+)
+out["sproc"] = s.call("scaled", 10)
+s.sql("CREATE STAGE IF NOT EXISTS perm_stage").collect()
+s.udf.register(
+    lambda x: x * 3, return_type=T.IntegerType(), input_types=[T.IntegerType()],
+    name="tripled", replace=True, is_permanent=True, stage_location="@perm_stage",
+    artifact_repository="sp_repo", packages=["cloudpickle"],
+)
+out["permanent"] = s.sql("SELECT tripled(3)").collect()[0][0]
+described = {r[0]: r[1] for r in s.sql("DESCRIBE FUNCTION plus_one(INT)").collect()}
+out["lock"] = described["installed_packages"]
+s.close()
+print(json.dumps(out))
+"""
+
+RESTART = """
+import snowflake.connector
+c = snowflake.connector.connect(host="127.0.0.1", port=ARGS["port"], protocol="http",
+    account="hoarfrost", user=ARGS["user"], password=ARGS["password"])
+print(json.dumps(c.cursor().execute("SELECT tripled(5)").fetchone()[0]))
+"""
+
+
+class Server:
+    """`hoarfrost serve` over one account home, restartable."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.home = root / "home"
+        self.process: subprocess.Popen[bytes] | None = None
+        self.port = 0
+
+    def start(self) -> None:
+        self.port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HOARFROST_")}
+        env.update(
+            HOARFROST_SERVER_USERS=f"{USER}:{PASSWORD}",
+            HOARFROST_CACHE_DIR=str(self.root / "cache"),
+        )
+        argv = [sys.executable, "-m", "hoarfrost", "serve", "--home", str(self.home)]
+        log = self.root / "server.log"
+        with open(log, "ab") as out:
+            self.process = subprocess.Popen(
+                [*argv, "--port", str(self.port)], stdout=out, stderr=subprocess.STDOUT, env=env
+            )
+        wait_for_port(self.port, self.process, log)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop_process(self.process, timeout=15)
+            self.process = None
+
+
+@pytest.fixture(scope="module")
+def served_here(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    server = Server(tmp_path_factory.mktemp("snowpark-client"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PypiServer]:
+    packages = tmp_path_factory.mktemp("client-packages")
+    for wheel in snowpark_wheels(WHEELS).glob("*.whl"):
+        shutil.copy(wheel, packages / wheel.name)
+    build_wheel(packages, "test_whl_package", "1.0")
+    server = PypiServer(
+        packages, tmp_path_factory.mktemp("client-index"), auth=(REPO_USER, REPO_PASSWORD)
+    )
+    with server:
+        yield server
+
+
+def test_snowpark_client_end_to_end(served_here: Server, repo: PypiServer) -> None:
+    setup = [
+        f"CREATE SECRET IF NOT EXISTS sp_secret TYPE = PASSWORD USERNAME = '{REPO_USER}' "
+        f"PASSWORD = '{REPO_PASSWORD}'",
+        "CREATE API INTEGRATION IF NOT EXISTS sp_integration "
+        f"API_PROVIDER = ARTIFACT_REPOSITORY_API API_ALLOWED_PREFIXES = ('{repo.url}') "
+        "ALLOWED_AUTHENTICATION_SECRETS = (sp_secret) ENABLED = TRUE",
+        "CREATE ARTIFACT REPOSITORY IF NOT EXISTS sp_repo TYPE = PYPI "
+        f"API_INTEGRATION = sp_integration INDEX_URL = '{repo.index_url}' "
+        "AUTHENTICATION_SECRET = sp_secret",
+    ]
+    python = snowpark_python()
+    out = run_script(
+        python, SCRIPT, port=served_here.port, user=USER, password=PASSWORD, setup=setup
+    )
+    assert out["range"] == [0, 1, 2]
+    assert out["generator"] == [0, 1]
+    assert out["from_pandas"] == [[1], [2]]
+    assert out["agg"] == [["x", 4], ["y", 2]]
+    assert out["explain"] is True
+    assert out["udfs"] == [[2, 10001], [3, 10002], [4, 10003]]
+    assert out["sproc"] == 60
+    assert out["permanent"] == 9
+    assert "cloudpickle==" in out["lock"]  # the frozen lock, from the repository
+
+
+def test_a_permanent_udf_from_a_stage_survives_a_restart(
+    served_here: Server, repo: PypiServer
+) -> None:
+    # test_snowpark_client_end_to_end registered it from a stage; a new server process over
+    # the same home still runs it (from the frozen lock and the retained import).
+    served_here.stop()
+    served_here.start()
+    python = snowpark_python()
+    out = run_script(python, RESTART, port=served_here.port, user=USER, password=PASSWORD)
+    assert out == 15
