@@ -57,6 +57,18 @@ closure = s.udf.register(
 )
 out["udfs"] = [tuple(r) for r in s.table("SALES").select(plus(col("V")), closure(col("V"))).sort(col("V")).collect()]
 
+class Splitter:
+    def process(self, text: str):
+        for word in text.split():
+            yield (word,)
+
+s.udtf.register(
+    Splitter, output_schema=T.StructType([T.StructField("word", T.StringType())]),
+    input_types=[T.StringType()], name="splitter", replace=True,
+    artifact_repository="sp_repo", packages=["cloudpickle"],
+)
+out["udtf"] = [r[0] for r in s.table_function("splitter", lit("a b c")).collect()]
+
 def scaled(session: Session, factor: int) -> int:
     from snowflake.snowpark import Session as Real
     assert isinstance(session, Real)
@@ -163,6 +175,7 @@ def test_snowpark_client_end_to_end(served_here: Server, repo: PypiServer) -> No
     assert out["agg"] == [["x", 4], ["y", 2]]
     assert out["explain"] is True
     assert out["udfs"] == [[2, 10001], [3, 10002], [4, 10003]]
+    assert out["udtf"] == ["a", "b", "c"]
     assert out["sproc"] == 60
     assert out["permanent"] == 9
     assert "cloudpickle==" in out["lock"]  # the frozen lock, from the repository

@@ -26,7 +26,8 @@ from hoarfrost.errors import ProgrammingError
 from hoarfrost.sql.ast import Ordinary
 from hoarfrost.sql.prepass import prepass
 from hoarfrost.sql.result_scan import rewrite_result_scans
-from hoarfrost.sql.tokens import Statement
+from hoarfrost.sql.table_parens import unwrap_table_parens
+from hoarfrost.sql.tokens import Statement, tokenize
 from hoarfrost.sql.translate import Translation, dml_counts, translate
 
 __all__ = ["HANDLERS", "run_ordinary", "translated"]
@@ -46,6 +47,9 @@ def run_ordinary(session: Context, node: Ordinary) -> Result:
 def translated(session: Context, statement: Statement) -> Iterator[Translation]:
     """The statement's translation, with its user functions registered in DuckDB and the
     engine's virtual tables in place for as long as it runs."""
+    unwrapped = unwrap_table_parens(statement.text)
+    if unwrapped != statement.text:  # FROM ( TABLE(f(...)) ): user table functions too
+        statement = Statement(unwrapped, tokenize(unwrapped), 0)
     with prepare(session, statement) as prepared:
         registry = session.registry
         functions = {name: _bind(fn, session) for name, fn in registry.system_functions.items()}
