@@ -133,9 +133,14 @@ def table_columns(
     if table is not None:
         sql, params = sql + " AND table_name = ?", [*params, table]
     found: dict[str, list[ColumnInfo]] = {}
-    for name, column, index, duck_type, nullable, default, comment in session.run_internal(
-        sql + " ORDER BY table_name, column_index", params
-    ).fetchall():
+    rows = session.run_internal(sql + " ORDER BY table_name, column_index", params).fetchall()
+    temp = table is not None and ("TABLE", database, schema, table, "") in session.temp_objects
+    if not rows and temp:
+        # an unqualified temporary table lives in DuckDB's own temp catalog
+        rows = session.run_internal(
+            sql + " ORDER BY table_name, column_index", ["temp", "main", table]
+        ).fetchall()
+    for name, column, index, duck_type, nullable, default, comment in rows:
         declared = _declared_types(session, database, schema, name)
         info = type_info(duck_type, declared.get(f"TYPE:{column}"))
         found.setdefault(name, []).append(

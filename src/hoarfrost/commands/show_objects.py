@@ -101,7 +101,16 @@ def relations(
         )
         if temp is not None or has_any_privilege(session, obj):
             found.append(_Relation(obj, kind, temp is not None, _created(session, recorded, d)))
-    return found
+    # DuckDB keeps an unqualified temporary table in its own temp catalog; the session knows
+    # which database and schema it belongs to.
+    seen = {(r.obj.database, r.obj.schema, r.obj.name) for r in found}
+    for o in session.temp_objects.values():
+        key = (o.database, o.schema, o.name)
+        wanted = (db, schema, table)
+        in_scope = all(w is None or w == k for w, k in zip(wanted, key, strict=True))
+        if o.kind in ("TABLE", "VIEW") and key not in seen and in_scope:
+            found.append(_Relation(o, o.kind, True, o.created_on))
+    return sorted(found, key=lambda r: (r.obj.database, r.obj.schema, r.obj.name))
 
 
 def _in_scope(session: Context, node: Show) -> list[_Relation]:
@@ -314,7 +323,10 @@ def show_columns(session: Context, node: Show) -> Result:
     for (d, s), found in by_schema.items():
         columns = table_columns(session, d, s)
         for r in found:
-            for c in columns.get(r.obj.name, []):
+            listed = columns.get(r.obj.name)
+            if listed is None and r.temporary:
+                listed = table_columns(session, d, s, r.obj.name).get(r.obj.name)
+            for c in listed or []:
                 if not _matches(c.name, node.like):
                     continue
                 identity = (c.default or "").startswith("IDENTITY")

@@ -6,6 +6,7 @@ import re
 
 import duckdb
 
+from hoarfrost.engine.duck_messages import reworded, without_prefix
 from hoarfrost.errors import (
     DataError,
     Error,
@@ -52,10 +53,14 @@ def _first_line(exc: BaseException) -> str:
         "Not implemented Error: ",
     ):
         text = text.replace(prefix, "")
-    return text.split("\n")[0].strip()
+    # whatever DuckDB's kind of error, its name is not the reference's wording
+    return without_prefix(text.split("\n")[0].strip())
 
 
 def _duckdb(exc: duckdb.Error) -> Error:
+    found = reworded(str(exc).split("\n")[0])
+    if found is not None:
+        return found
     line = _first_line(exc)
     if isinstance(exc, duckdb.CatalogException):
         m = _MISSING.search(line)

@@ -163,6 +163,16 @@ def _identity_sequence(table: exp.Table, column: exp.ColumnDef) -> tuple[exp.Exp
     return create, default
 
 
+# Options that change storage, retention or governance, not results: accepted, not kept by DuckDB
+# (DATA_RETENTION_TIME_IN_DAYS = n, CHANGE_TRACKING = TRUE, WITH TAG (..), COPY GRANTS, ...).
+_STORAGE_ONLY = (
+    exp.ClusterProperty,
+    exp.TransientProperty,
+    exp.Tags,
+    exp.CopyGrantsProperty,
+)
+
+
 def _split_create_table(tree: exp.Expr) -> list[exp.Expr] | None:
     if not isinstance(tree, exp.Create) or str(tree.args.get("kind") or "").upper() != "TABLE":
         return None
@@ -178,7 +188,7 @@ def _split_create_table(tree: exp.Expr) -> list[exp.Expr] | None:
     for prop in _props(tree):
         if isinstance(prop, exp.SchemaCommentProperty):
             after.append(_comment_on("TABLE", table, prop.this))
-        elif not isinstance(prop, exp.ClusterProperty | exp.TransientProperty):
+        elif not isinstance(prop, _STORAGE_ONLY) and type(prop) is not exp.Property:
             kept.append(prop)
     tree.set("properties", exp.Properties(expressions=kept) if kept else None)
     schema = tree.this if isinstance(tree.this, exp.Schema) else None

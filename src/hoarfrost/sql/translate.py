@@ -50,6 +50,7 @@ from hoarfrost.sql.surface import check_surface
 from hoarfrost.sql.table_parens import unwrap_table_parens
 from hoarfrost.sql.transforms import TRANSFORMS
 from hoarfrost.sql.transforms_ddl import if_not_exists_after_name, split_ddl
+from hoarfrost.sql.unsupported import statement_name, unsupported_wording
 
 __all__ = ["StatementKind", "Translation", "dml_counts", "translate"]
 
@@ -102,7 +103,7 @@ def translate(sql: str) -> Translation:
     except (ParseError, TokenError) as e:
         raise _syntax_error(e, sql) from None
     except UnsupportedError as e:
-        raise UnsupportedFeature(f"SQL compilation error:\nunsupported construct: {e}") from None
+        raise UnsupportedFeature(f"SQL compilation error:\n{unsupported_wording(e)}") from None
     except Exception as e:  # a gap in our transforms must not surface as a Python error
         raise UnsupportedFeature(
             f"SQL compilation error:\ncannot translate statement ({type(e).__name__})"
@@ -164,10 +165,8 @@ def _parse(sql: str) -> exp.Expr:
         )
     if not _supported(tree):
         # Includes exp.Command: sqlglot keeps statements it does not understand as opaque text.
-        words = tree.sql(dialect="snowflake").split()
         raise UnsupportedFeature(
-            "SQL compilation error:\nunsupported statement "
-            f"'{' '.join(words[:2]).upper() if words else type(tree).__name__}'"
+            f"SQL compilation error:\nunsupported statement '{statement_name(sql, tree)}'"
         )
     return tree
 
