@@ -151,3 +151,48 @@ def test_a_thread_left_by_an_earlier_call_cannot_run_sql(runner: Runner) -> None
     assert outcome.count("SnowparkSQLException") == 2, outcome
     assert "procedure call that has ended" in outcome.split(" | ")[0]
     assert first.queries == [] and second.queries == ["SELECT 'own'"]
+
+
+# The shape of the handler Snowpark generates for a registered UDF: the user's function behind a
+# wrapper that serialises its first call only. ``func`` reports how many wrappers were made.
+SNOWPARK_SHAPED = """
+from threading import RLock
+lock = RLock()
+WRAPPED = [0]
+
+def func(x):
+    return x * 10 + WRAPPED[0] * 1000000
+
+class InvokedFlag:
+    def __init__(self):
+        self.invoked = False
+
+def lock_function_once(f, flag):
+    WRAPPED[0] += 1
+    def wrapper(*args):
+        if not flag.invoked:
+            with lock:
+                flag.invoked = True
+        return f(*args)
+    return wrapper
+
+invoked = InvokedFlag()
+
+def compute(arg1):
+    return lock_function_once(func, invoked)(arg1)
+"""
+
+
+def test_snowpark_shaped_handlers_are_called_without_a_wrapper_per_row(runner: Runner) -> None:
+    spec = FunctionSpec("SP", SNOWPARK_SHAPED, "compute", arg_types=(INT,), returns=INT)
+    values = list(range(1, 1001))
+    # one wrapper for the batch (its first row), then the function itself: same values
+    assert list(runner.call(spec, [values], len(values))) == [v * 10 + 1000000 for v in values]
+
+
+def test_other_handlers_named_compute_are_called_as_written(runner: Runner) -> None:
+    code = SNOWPARK_SHAPED.replace(
+        "return lock_function_once(func, invoked)(arg1)", "return func(arg1) + 1"
+    )
+    spec = FunctionSpec("NOT_SP", code, "compute", arg_types=(INT,), returns=INT)
+    assert list(runner.call(spec, [[1, 2, 3]], 3)) == [11, 21, 31]

@@ -28,6 +28,7 @@ import datetime as dt
 import decimal
 import importlib
 import io
+import itertools
 import linecache
 import os
 import pickle
@@ -279,6 +280,22 @@ def _resolve(namespace: dict[str, Any], handler: str) -> Any:
     return obj
 
 
+def _snowpark_wrapped(namespace: dict[str, Any], handler: str) -> Any:
+    """The function behind the handler Snowpark generates for a registered UDF (``compute``
+    calling ``lock_function_once(func, invoked)``), or None for any other code."""
+    code = getattr(namespace.get(handler), "__code__", None)
+    if (
+        handler != "compute"
+        or code is None
+        or not callable(namespace.get("func"))
+        or not callable(namespace.get("lock_function_once"))
+        or type(namespace.get("invoked")).__name__ != "InvokedFlag"
+        or set(code.co_names) != {"lock_function_once", "func", "invoked"}
+    ):
+        return None
+    return namespace["func"]
+
+
 class Function:
     """User code of one function, executed in its own module namespace."""
 
@@ -298,6 +315,7 @@ class Function:
         module.__file__ = filename
         exec(compile(code, filename, "exec"), module.__dict__)
         self.handler: Any = _resolve(module.__dict__, spec["handler"])
+        self._direct = _snowpark_wrapped(module.__dict__, spec["handler"])
         self.vectorized_input = getattr(self.handler, "_sf_vectorized_input", None)
         self.max_batch_size: int | None = getattr(self.handler, "_sf_max_batch_size", None)
         self._check()
@@ -326,6 +344,12 @@ class Function:
             return self._call_vectorized(columns, nrows)
         if not columns:
             return self._pack([self.handler() for _ in range(nrows)])
+        if self._direct is not None and nrows > 1:
+            # Snowpark's wrapper only serialises the first call: make it, then call the
+            # function itself (what the wrapper does from then on), without a wrapper per row.
+            first = self.handler(*(c[0] for c in columns))
+            rest = map(self._direct, *(itertools.islice(c, 1, None) for c in columns))
+            return self._pack([first, *rest])
         return self._pack(list(map(self.handler, *columns)))
 
     def _pack(self, out: list[Any]) -> list[Any] | array.array[Any]:
