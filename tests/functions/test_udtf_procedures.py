@@ -211,3 +211,46 @@ def test_anonymous_procedure_cannot_name_a_repository(con: hoarfrost.Connection)
         "000002 (0A000): Anonymous procedures (WITH ... AS PROCEDURE) cannot use "
         "customer-hosted artifact repositories (ARTIFACT_REPOSITORY)"
     )
+
+
+UDAF = """CREATE OR REPLACE AGGREGATE FUNCTION py_avg(x FLOAT) RETURNS FLOAT LANGUAGE PYTHON
+RUNTIME_VERSION = '3.11' HANDLER = 'Average' AS $$
+class Average:
+    def __init__(self):
+        self._sum, self._count = 0.0, 0
+
+    @property
+    def aggregate_state(self):
+        return (self._sum, self._count)
+
+    def accumulate(self, x):
+        if x is not None:
+            self._sum += x
+            self._count += 1
+
+    def merge(self, other):
+        self._sum += other[0]
+        self._count += other[1]
+
+    def finish(self):
+        return self._sum / self._count if self._count else None
+$$"""
+
+
+def test_python_aggregate_functions(con: hoarfrost.Connection) -> None:
+    con.execute(UDAF)
+    con.execute("CREATE TABLE scores (team VARCHAR, score FLOAT)")
+    con.execute("INSERT INTO scores VALUES ('a', 1), ('a', 3), ('b', 10), ('b', NULL), ('c', NULL)")
+    assert rows(
+        con, "SELECT team, py_avg(score), avg(score) FROM scores GROUP BY team ORDER BY team"
+    ) == [("a", 2.0, 2.0), ("b", 10.0, 10.0), ("c", None, None)]
+    assert rows(con, "SELECT py_avg(score) FROM scores") == [(14.0 / 3,)]
+    error = error_of(
+        con,
+        UDAF.replace("py_avg", "broken").replace(
+            "    def merge(self, other):", "    def merged(self, other):"
+        ),
+    )
+    assert "must be a class with aggregate_state, accumulate, merge, finish; missing: merge" in str(
+        error
+    )

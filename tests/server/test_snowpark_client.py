@@ -69,6 +69,29 @@ s.udtf.register(
 )
 out["udtf"] = [r[0] for r in s.table_function("splitter", lit("a b c")).collect()]
 
+class Summer:
+    def __init__(self):
+        self._total = 0
+
+    @property
+    def aggregate_state(self):
+        return self._total
+
+    def accumulate(self, value):
+        self._total += value
+
+    def merge(self, other):
+        self._total += other
+
+    def finish(self):
+        return self._total
+
+summer = s.udaf.register(
+    Summer, return_type=T.IntegerType(), input_types=[T.IntegerType()], name="summer",
+    replace=True, artifact_repository="sp_repo", packages=["cloudpickle"],
+)
+out["udaf"] = sorted(tuple(r) for r in s.table("SALES").group_by("K").agg(summer(col("V"))).collect())
+
 def scaled(session: Session, factor: int) -> int:
     from snowflake.snowpark import Session as Real
     assert isinstance(session, Real)
@@ -176,6 +199,7 @@ def test_snowpark_client_end_to_end(served_here: Server, repo: PypiServer) -> No
     assert out["explain"] is True
     assert out["udfs"] == [[2, 10001], [3, 10002], [4, 10003]]
     assert out["udtf"] == ["a", "b", "c"]
+    assert out["udaf"] == [["x", 4], ["y", 2]]
     assert out["sproc"] == 60
     assert out["permanent"] == 9
     assert "cloudpickle==" in out["lock"]  # the frozen lock, from the repository

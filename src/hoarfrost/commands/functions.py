@@ -263,6 +263,8 @@ def _repository_name(session: Context, node: Create, repo: Repository | None) ->
 def _kind(node: Create) -> str:
     if node.kind == "PROCEDURE":
         return "procedure"
+    if node.flags.get("AGGREGATE"):
+        return "aggregate"
     return "udtf" if node.returns_table is not None else "scalar"
 
 

@@ -178,6 +178,9 @@ class _Resolver:
         routine = choose_overload(routines, site.name, site)
         duck = self.service.register(routine)
         args = bind_args(routine, site) or ["TRUE"]
+        if routine.props.get("udf_kind") == "aggregate":
+            # A UDAF is a scalar over each group's values, which DuckDB gathers with list().
+            args = [f"list({a})" for a in args]
         call = f'"{duck}"({", ".join(args)})'
         assert routine.returns is not None
         return f"PARSE_JSON({call})" if routine.returns.kind in JSON_KINDS else call

@@ -197,7 +197,10 @@ class UdfService:
                 self._registered.pop(name)
                 self.batchable.pop(name, None)
                 self._duck.remove_function(name)
-            params: list[Any] = [_duck_param(t) for t in routine.arg_types] or ["BOOLEAN"]
+            aggregate = routine.props.get("udf_kind") == "aggregate"
+            params: list[Any] = [
+                _duck_param(t) + ("[]" if aggregate else "") for t in routine.arg_types
+            ] or ["BOOLEAN"]
             assert routine.returns is not None
             function = _scalar(self, routine, len(params))
             self._duck.create_function(
@@ -294,12 +297,18 @@ def _scalar(service: UdfService, routine: Routine, arity: int) -> Any:
     checked = bool(routine.lock.packages)  # no packages: the policy has nothing to refuse
     arg_types = spec.arg_types
 
+    aggregate = routine.props.get("udf_kind") == "aggregate"
+
     def udf(*arrays: pa.Array) -> pa.Array:
         try:
             if checked:
                 service.check_policy(routine)
             nrows = len(arrays[0])
-            columns = arrow_to_python_columns(arrays[:nargs], arg_types)
+            columns: list[Any]
+            if aggregate:  # each argument is a list of a group's values (see engine/calls)
+                columns = [_lists(a, t) for a, t in zip(arrays[:nargs], arg_types, strict=True)]
+            else:
+                columns = arrow_to_python_columns(arrays[:nargs], arg_types)
             result = python_to_arrow(pool.call(spec, columns, nrows), returns)
             if not_null and result.null_count:
                 raise InvalidValue(
@@ -319,6 +328,16 @@ def _scalar(service: UdfService, routine: Routine, arity: int) -> Any:
         [inspect.Parameter(f"a{i}", inspect.Parameter.POSITIONAL_ONLY) for i in range(arity)]
     )
     return udf
+
+
+def _lists(array: pa.Array | pa.ChunkedArray, arg_type: SqlType) -> list[list[Any]]:
+    """A column of lists (one per group) as Python lists of the argument's values."""
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    values = arrow_to_python_columns([array.flatten()], [arg_type])[0]
+    flat = list(values)
+    offsets = array.offsets.to_pylist()
+    return [flat[offsets[i] : offsets[i + 1]] for i in range(len(array))]
 
 
 def udf_service(engine: Engine) -> UdfService:

@@ -181,6 +181,7 @@ def _create(cur: TokenCursor) -> Parsed:
     temporary = any(cur.accept(*w) for w in _TEMP_WORDS)
     secure = cur.accept("SECURE")
     cur.accept("TRANSIENT")
+    aggregate = cur.at("AGGREGATE", "FUNCTION") and cur.accept("AGGREGATE")
     _unsupported_kind(cur)
     kind = _kind(cur, _KINDS)
     if kind is None:
@@ -193,6 +194,8 @@ def _create(cur: TokenCursor) -> Parsed:
         )
     name = cur.name()
     node = Create(kind, name, {}, or_replace, if_not_exists, temporary, secure)
+    if aggregate:
+        node.flags["AGGREGATE"] = "TRUE"  # a Python UDAF (accumulate / merge / finish)
     if kind in _FUNCTION_KINDS:
         _function_rest(cur, node)
     else:

@@ -42,7 +42,9 @@ from typing import Any, cast
 
 HEADER = struct.Struct(">I")
 PICKLE_PROTOCOL = 5
-KINDS = ("scalar", "vectorized", "udtf", "procedure")
+KINDS = ("scalar", "vectorized", "udtf", "procedure", "aggregate")
+# What a Python UDAF's handler class must define (the reference's protocol).
+AGGREGATE_MEMBERS = ("aggregate_state", "accumulate", "merge", "finish")
 _THIS_FILE = os.path.abspath(__file__)
 
 
@@ -321,7 +323,15 @@ class Function:
         self._check()
 
     def _check(self) -> None:
-        if self.kind == "udtf":
+        if self.kind == "aggregate":
+            missing = [m for m in AGGREGATE_MEMBERS if not hasattr(self.handler, m)]
+            if not isinstance(self.handler, type) or missing:
+                raise LoadError(
+                    f"The aggregate function handler '{getattr(self.handler, '__name__', '?')}' "
+                    f"must be a class with {', '.join(AGGREGATE_MEMBERS)}; missing: "
+                    f"{', '.join(missing) or 'it is not a class'}."
+                )
+        elif self.kind == "udtf":
             if not isinstance(self.handler, type) or not hasattr(self.handler, "process"):
                 raise LoadError(
                     f"The UDTF handler '{getattr(self.handler, '__name__', self.handler)}' must be "
@@ -344,6 +354,8 @@ class Function:
             return self._call_vectorized(columns, nrows)
         if not columns:
             return self._pack([self.handler() for _ in range(nrows)])
+        if self.kind == "aggregate":  # each row holds one group's values, a list per argument
+            return self._pack([self._aggregate(lists) for lists in zip(*columns, strict=True)])
         if self._direct is not None and nrows > 1:
             # Snowpark's wrapper only serialises the first call: make it, then call the
             # function itself (what the wrapper does from then on), without a wrapper per row.
@@ -351,6 +363,19 @@ class Function:
             rest = map(self._direct, *(itertools.islice(c, 1, None) for c in columns))
             return self._pack([first, *rest])
         return self._pack(list(map(self.handler, *columns)))
+
+    def _aggregate(self, lists: tuple[list[Any], ...]) -> Any:
+        """One group: two partial states over its halves, merged, then finished, as the
+        reference runs a UDAF across partitions (so ``merge`` is exercised too)."""
+        rows = list(zip(*lists, strict=True))
+        half = len(rows) // 2
+        first, second = self.handler(), self.handler()
+        for values in rows[:half]:
+            first.accumulate(*values)
+        for values in rows[half:]:
+            second.accumulate(*values)
+        first.merge(second.aggregate_state)
+        return first.finish()
 
     def _pack(self, out: list[Any]) -> list[Any] | array.array[Any]:
         # Integer/float results go back as one flat buffer when they all fit: array() converts in

@@ -27,7 +27,7 @@ __all__ = [
     "error_from_reply",
 ]
 
-FunctionKind = Literal["scalar", "vectorized", "udtf", "procedure"]
+FunctionKind = Literal["scalar", "vectorized", "udtf", "procedure", "aggregate"]
 # Runs SQL in the caller's session for a procedure: text -> (column names, rows).
 OnSql = Callable[[str], tuple[Sequence[str], Sequence[Sequence[Any]]]]
 # Serves one HTTP request of a procedure's Snowpark session: {method, url, headers, body} ->
