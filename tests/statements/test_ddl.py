@@ -144,3 +144,12 @@ def test_ddl_over_the_wire(connect: Connect) -> None:
     assert described[1][1] == "VARCHAR(10)"
     cur.execute("create or replace table wire_copy clone wire_ids")
     assert cur.execute("select count(*) from wire_copy").fetchone() == (2,)
+
+
+def test_login_with_a_missing_schema_keeps_the_database(connect: Connect) -> None:
+    cur = connect(database="HOARFROST", schema="NO_SUCH_SCHEMA").cursor()
+    assert cur.execute("select current_database(), current_schema()").fetchone() == (
+        "HOARFROST",
+        None,
+    )
+    cur.execute("create table hoarfrost.public.after_login (a int)")

@@ -70,6 +70,10 @@ SYSTEM_FUNCTIONS: dict[str, SystemFunction] = {
     "CURRENT_SCHEMA": lambda s, a: _attr(s, "schema"),
     "CURRENT_VERSION": lambda s, a: __version__,
     "CURRENT_SESSION": lambda s, a: _attr(s, "id"),
+    "CURRENT_CLIENT": lambda s, a: f"hoarfrost {__version__}",
+    "CURRENT_IP_ADDRESS": lambda s, a: "127.0.0.1",
+    "CURRENT_ACCOUNT_NAME": lambda s, a: "HOARFROST",
+    "CURRENT_ORGANIZATION_NAME": lambda s, a: "HOARFROST",
     # Snowpark's Session.close() sends it; statements here run one at a time per session, so
     # when it runs nothing else of the session is running.
     "SYSTEM$CANCEL_ALL_QUERIES": lambda s, a: "0 queries terminated.",

@@ -27,6 +27,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import duckdb
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -240,6 +241,10 @@ def _open_session(
     except Error:
         # Like the reference: an unknown default database leaves the session without one.
         kwargs.update(database=None, schema=None)
+        session = Session(state.engine, **kwargs)
+    except duckdb.Error:
+        # The database exists and the schema does not: the session has the database only.
+        kwargs.update(schema=None)
         session = Session(state.engine, **kwargs)
     return state.registry.create(session)
 

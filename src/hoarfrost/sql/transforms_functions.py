@@ -18,6 +18,8 @@ from typing import Any
 
 from sqlglot import exp
 
+from hoarfrost.sql.transforms_semi import semi_structured_functions, window_functions
+
 __all__ = ["EARLY_FUNCTION_TRANSFORMS", "FUNCTION_TRANSFORMS"]
 
 
@@ -364,4 +366,6 @@ FUNCTION_TRANSFORMS = [
     trim_numbers,
     join_on_aliases,
     unqualified_set_targets,
+    semi_structured_functions,  # after variant_constructors: its templates hold DuckDB structs
+    window_functions,
 ]
