@@ -19,6 +19,7 @@ from tests.server.conftest import PASSWORD, USER, free_port, wait_for_port
 from tests.support.old_connector import run_script, snowpark_python
 from tests.support.processes import stop_process
 from tests.support.pypiserver import PypiServer
+from tests.support.seed import CORRECTED_PROCEDURE
 from tests.support.snowpark import snowpark_wheels
 from tests.support.wheels import build_wheel
 
@@ -110,6 +111,9 @@ s.udf.register(
     artifact_repository="sp_repo", packages=["cloudpickle"],
 )
 out["permanent"] = s.sql("SELECT tripled(3)").collect()[0][0]
+s.sql(ARGS["seed_procedure"]).collect()
+out["seed"] = s.call("test_sproc")
+out["anonymous"] = s.sql(ARGS["anonymous"]).collect()[0][0]
 described = {r[0]: r[1] for r in s.sql("DESCRIBE FUNCTION plus_one(INT)").collect()}
 out["lock"] = described["installed_packages"]
 s.close()
@@ -187,10 +191,27 @@ def test_snowpark_client_end_to_end(served_here: Server, repo: PypiServer) -> No
         "CREATE ARTIFACT REPOSITORY IF NOT EXISTS sp_repo TYPE = PYPI "
         f"API_INTEGRATION = sp_integration INDEX_URL = '{repo.index_url}' "
         "AUTHENTICATION_SECRET = sp_secret",
+        # SEED.md's procedure names its repository my_python_repo
+        "CREATE ARTIFACT REPOSITORY IF NOT EXISTS my_python_repo TYPE = PYPI "
+        f"API_INTEGRATION = sp_integration INDEX_URL = '{repo.index_url}' "
+        "AUTHENTICATION_SECRET = sp_secret",
+        "ALTER ACCOUNT SET DEFAULT_PYTHON_ARTIFACT_REPOSITORY = sp_repo",
     ]
+    anonymous = (
+        "WITH counter AS PROCEDURE () RETURNS INT LANGUAGE PYTHON RUNTIME_VERSION = '3.11' "
+        "PACKAGES = ('snowflake-snowpark-python') HANDLER = 'run' AS $$\n"
+        "def run(session):\n    return session.table('SALES').count()\n$$\nCALL counter()"
+    )
     python = snowpark_python()
     out = run_script(
-        python, SCRIPT, port=served_here.port, user=USER, password=PASSWORD, setup=setup
+        python,
+        SCRIPT,
+        port=served_here.port,
+        user=USER,
+        password=PASSWORD,
+        setup=setup,
+        seed_procedure=CORRECTED_PROCEDURE,
+        anonymous=anonymous,
     )
     assert out["range"] == [0, 1, 2]
     assert out["generator"] == [0, 1]
@@ -202,6 +223,8 @@ def test_snowpark_client_end_to_end(served_here: Server, repo: PypiServer) -> No
     assert out["udaf"] == [["x", 4], ["y", 2]]
     assert out["sproc"] == 60
     assert out["permanent"] == 9
+    assert out["seed"] == "Hello from test_whl_package 1.0"  # SEED.md, through session.call
+    assert out["anonymous"] == 3  # what dbt's Python models send
     assert "cloudpickle==" in out["lock"]  # the frozen lock, from the repository
 
 
