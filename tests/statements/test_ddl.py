@@ -153,3 +153,19 @@ def test_login_with_a_missing_schema_keeps_the_database(connect: Connect) -> Non
         None,
     )
     cur.execute("create table hoarfrost.public.after_login (a int)")
+
+
+def test_clone_schema_and_database(con: hoarfrost.Connection) -> None:
+    con.execute("create table src_t (a varchar(5))")
+    con.execute("insert into src_t values ('x')")
+    assert rows(con, "create schema copied clone public") == [
+        ("Schema COPIED successfully created.",)
+    ]
+    assert rows(con, "select a from hoarfrost.copied.src_t") == [("x",)]
+    assert rows(con, "describe table hoarfrost.copied.src_t")[0][1] == "VARCHAR(5)"
+    con.execute("insert into hoarfrost.copied.src_t values ('y')")  # a copy, not the source
+    assert rows(con, "select count(*) from hoarfrost.public.src_t") == [(1,)]
+    con.execute("create database dbcopy clone hoarfrost")
+    assert rows(con, "select a from dbcopy.public.src_t") == [("x",)]
+    with pytest.raises(hoarfrost.ProgrammingError):
+        con.execute("create schema nothing clone no_such_schema")

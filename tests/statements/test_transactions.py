@@ -122,3 +122,12 @@ def test_connector_context_manager_commits(connect: Connect) -> None:
     assert conn2.cursor().execute("select current_transaction()").fetchone()[0] is not None
     conn2.cursor().execute("commit")
     assert setup.cursor().execute("select count(*) from txn_cm").fetchone() == (2,)
+
+
+def test_show_transactions(con: hoarfrost.Connection) -> None:
+    assert con.execute("show transactions").fetchall() == []
+    con.execute("begin name loader")
+    (row,) = con.execute("show transactions").fetchall()
+    assert row[3] == "LOADER" and row[5] == "running"
+    assert str(row[0]) == values(con, "select current_transaction()")[0]
+    con.execute("commit")

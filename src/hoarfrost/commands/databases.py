@@ -20,6 +20,7 @@ from hoarfrost.catalog.relations import database as database_record
 from hoarfrost.catalog.relations import record
 from hoarfrost.catalog.relations import schema as schema_record
 from hoarfrost.catalog.store import CatalogObject
+from hoarfrost.commands.clones import clone_source, copy_tables
 from hoarfrost.commands.columns import table_columns
 from hoarfrost.commands.common import schema_exists
 from hoarfrost.commands.parameters import alter_params
@@ -32,7 +33,12 @@ from hoarfrost.sql.ast import Alter, Create, Describe, Drop, Name, Show, Use
 __all__ = ["HANDLERS"]
 
 _HIDDEN_SCHEMAS = ("main", "pg_catalog")
-_DB_PROPS = {"COMMENT", "DATA_RETENTION_TIME_IN_DAYS", "MAX_DATA_EXTENSION_TIME_IN_DAYS"}
+_DB_PROPS = {
+    "COMMENT",
+    "DATA_RETENTION_TIME_IN_DAYS",
+    "MAX_DATA_EXTENSION_TIME_IN_DAYS",
+    "CLONE",
+}
 
 
 def _q(name: str) -> str:
@@ -54,9 +60,14 @@ def create_database(session: Context, node: Create) -> Result:
     obj = CatalogObject(
         "DATABASE", name, "", name, owner=session.role, comment=props.string("COMMENT")
     )
+    source = clone_source(node.props.get("CLONE"))
+    if source is not None and source[-1] not in session.engine.attached():
+        raise not_found(source[-1])
     session.engine.create_database(obj, replace=node.or_replace)
     session.catalog.access_changed()
     session.use(name, DEFAULT_SCHEMA)
+    if source is not None:
+        copy_tables(session, (source[-1], None), (name, DEFAULT_SCHEMA))
     return status_result(f"Database {name} successfully created.")
 
 
@@ -87,7 +98,7 @@ def _schema_key(session: Context, name: Name) -> tuple[str, str]:
 
 
 def create_schema(session: Context, node: Create) -> Result:
-    Props(node.props, "SCHEMA", _DB_PROPS | {"WITH", "MANAGED"})
+    Props(node.props, "SCHEMA", _DB_PROPS | {"WITH", "MANAGED", "CLONE"})
     db, schema = _schema_key(session, node.name)
     _need_database_usage(session, db)
     if schema_exists(session, db, schema):
@@ -104,9 +115,14 @@ def create_schema(session: Context, node: Create) -> Result:
             "SQL access control error:\nInsufficient privileges to operate on database "
             f"'{db}'. The role {session.role} needs CREATE SCHEMA on it."
         )
+    source = clone_source(node.props.get("CLONE"))
+    if source is not None and not schema_exists(session, *_schema_key(session, Name(source))):
+        raise not_found(".".join(source))
     session.run_internal(f"CREATE SCHEMA {_q(db)}.{_q(schema)}")
     record(session.catalog, CatalogObject("SCHEMA", db, "", schema, owner=session.role))
     session.use(db, schema)
+    if source is not None:
+        copy_tables(session, _schema_key(session, Name(source)), (db, schema))
     return status_result(f"Schema {schema} successfully created.")
 
 

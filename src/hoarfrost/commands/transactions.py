@@ -23,7 +23,7 @@ import time
 from collections.abc import Mapping
 
 from hoarfrost.engine.context import Context, Handler, OpenTransaction, SystemFunction
-from hoarfrost.engine.result import Result, status_result
+from hoarfrost.engine.result import Result, rows_result, status_result
 from hoarfrost.errors import ProgrammingError
 from hoarfrost.sql.ast import Ordinary, Transaction
 
@@ -159,7 +159,19 @@ def _current_transaction(session: Context, _args: list[str]) -> str | None:
     return None if open_ is None else str(open_.id)
 
 
+def _show(session: Context, _node: object) -> Result:
+    """SHOW TRANSACTIONS: the session's open transaction (others' are not visible here)."""
+    cols = ["id", "user", "session", "name", "started_on", "state", "scope"]
+    open_ = session.transaction
+    if open_ is None:
+        return rows_result(cols, [])
+    name = open_.name or str(open_.id)
+    row = (open_.id, session.user, session.id, name, open_.started, "running", 0)
+    return rows_result(cols, [row])
+
+
 HANDLERS: dict[tuple[str, str], Handler] = {
+    ("Show", "TRANSACTION"): _show,
     ("Transaction", "BEGIN"): _begin,
     ("Transaction", "COMMIT"): _commit,
     ("Transaction", "ROLLBACK"): _rollback,

@@ -90,6 +90,7 @@ _PLURALS: list[tuple[tuple[str, ...], str]] = [
     (("IMPORTED", "KEYS"), "IMPORTED KEY"),
     (("WAREHOUSES",), "WAREHOUSE"),
     (("SEQUENCES",), "SEQUENCE"),
+    (("TRANSACTIONS",), "TRANSACTION"),
 ]
 # SPEC.md section 7: contexts that cannot use customer-hosted repositories.
 _UNSUPPORTED_KINDS = {
@@ -100,6 +101,7 @@ _UNSUPPORTED_KINDS = {
 }
 _TEMP_WORDS = (("SCOPED", "TEMPORARY"), ("LOCAL", "TEMPORARY"), ("TEMPORARY",), ("TEMP",))
 _FUNCTION_KINDS = ("FUNCTION", "PROCEDURE")
+_CLONABLE = ("SCHEMA", "DATABASE")  # CREATE SCHEMA s CLONE src (tables: ordinary SQL)
 
 
 def parse(statement: Statement) -> Parsed:
@@ -199,7 +201,10 @@ def _create(cur: TokenCursor) -> Parsed:
     if kind in _FUNCTION_KINDS:
         _function_rest(cur, node)
     else:
+        clone = Ident(cur.name()) if kind in _CLONABLE and cur.accept("CLONE") else None
         node.props = _props_with_commas(cur)
+        if clone is not None:
+            node.props["CLONE"] = clone
     return node
 
 
