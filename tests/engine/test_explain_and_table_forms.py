@@ -117,3 +117,16 @@ def test_information_schema_packages_is_a_valid_view(con: hoarfrost.Connection) 
         "VERSION",
         "LANGUAGE",
     ]
+
+
+def test_create_table_with_a_column_list_as_select(con: hoarfrost.Connection) -> None:
+    # what Snowpark's save_as_table sends in its overwrite / errorifexists / ignore modes
+    con.execute(
+        'CREATE  OR  REPLACE    TABLE  "HOARFROST"."PUBLIC"."SAVED"("ID" BIGINT NOT NULL , '
+        '"NAME" STRING(16777216) )    AS  SELECT  *  FROM ( SELECT a, b FROM t1 )'
+    )
+    assert con.execute("SELECT id, name FROM saved ORDER BY id").fetchall() == [(1, "x"), (2, "y")]
+    described = {r[0]: r[1] for r in con.execute("DESCRIBE TABLE saved").fetchall()}
+    assert described == {"ID": "NUMBER(38,0)", "NAME": "VARCHAR(16777216)"}
+    con.execute("CREATE TABLE IF NOT EXISTS saved (id INT) AS SELECT 99")  # exists: kept
+    assert con.execute("SELECT count(*) FROM saved").fetchone() == (2,)

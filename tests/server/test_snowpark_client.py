@@ -47,6 +47,13 @@ out["agg"] = sorted(
     tuple(r) for r in s.table("SALES").group_by("K").agg(sum_("V").alias("T")).collect()
 )
 out["explain"] = "GlobalStats" in (s.table("SALES")._explain_string() or "")
+frame = s.create_dataframe([[1, "a"], [2, "b"]], schema=["id", "name"])
+frame.write.save_as_table("SAVED", mode="overwrite")
+frame.write.save_as_table("SAVED", mode="ignore")
+frame.write.save_as_table("SAVED", mode="append")
+out["saved"] = s.table("SAVED").count()
+out["cached"] = sorted(tuple(r) for r in s.table("SAVED").filter(col("ID") == 1).cache_result().collect())
+out["iterated"] = len(list(s.table("SAVED").to_local_iterator()))
 big = "x" * 10000  # over 8 KiB pickled: Snowpark stages it and refers to it with IMPORTS
 plus = s.udf.register(
     lambda x: x + 1, return_type=T.IntegerType(), input_types=[T.IntegerType()],
@@ -218,6 +225,9 @@ def test_snowpark_client_end_to_end(served_here: Server, repo: PypiServer) -> No
     assert out["from_pandas"] == [[1], [2]]
     assert out["agg"] == [["x", 4], ["y", 2]]
     assert out["explain"] is True
+    assert out["saved"] == 4  # overwrite 2, ignore 0, append 2
+    assert out["cached"] == [[1, "a"], [1, "a"]]
+    assert out["iterated"] == 4
     assert out["udfs"] == [[2, 10001], [3, 10002], [4, 10003]]
     assert out["udtf"] == ["a", "b", "c"]
     assert out["udaf"] == [["x", 4], ["y", 2]]

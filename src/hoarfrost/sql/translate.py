@@ -44,6 +44,7 @@ from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
 from hoarfrost.errors import Error, SqlSyntaxError, UnsupportedFeature
 from hoarfrost.sql.access import Access, accesses
+from hoarfrost.sql.ctas_columns import ctas_without_column_list
 from hoarfrost.sql.literals import collapse
 from hoarfrost.sql.select_list import select_items, snowflake_name
 from hoarfrost.sql.surface import check_surface
@@ -127,7 +128,7 @@ def dml_counts(translation: Translation, rows: Sequence[Sequence[Any]]) -> tuple
 
 
 def _translate(sql: str) -> Translation:
-    sql = unwrap_table_parens(sql)
+    sql = ctas_without_column_list(unwrap_table_parens(sql))
     collapsed = collapse(sql)
     if collapsed is not None:
         short = _translate_whole(collapsed.sql)
