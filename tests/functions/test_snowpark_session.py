@@ -55,7 +55,9 @@ def run(session):
         .sort('region')
         .collect()
     )
-    made = session.create_dataframe([[1, 'a'], [2, 'b']], schema=['id', 'name']).collect()
+    made = session.create_dataframe([[1, 'a'], [2, 'b']], schema=['id', 'name'])
+    made.write.save_as_table('made_in_proc', mode='overwrite')
+    made = session.table('made_in_proc').sort('id').collect()
     context = session.sql('SELECT CURRENT_ROLE(), CURRENT_DATABASE()').collect()[0]
     return repr(([(r['REGION'], r['TOTAL']) for r in rows], [tuple(r) for r in made],
                  tuple(context), session.call('doubler', 21)))
