@@ -62,6 +62,14 @@ def test_udtf_lateral_with_partitions(con: hoarfrost.Connection) -> None:
     ]
     whole = rows(con, "SELECT MAX(total) FROM sales AS x, TABLE(running(x.amount))")
     assert whole == [(25,)]
+    # JOIN TABLE(...) without ON is the same lateral join (Snowpark's join_table_function)
+    for join in ("JOIN", "INNER JOIN", "CROSS JOIN"):
+        joined = rows(
+            con,
+            f"SELECT MAX(r.total) FROM (SELECT * FROM sales) AS x {join} TABLE (running(x.amount)) "
+            "AS r",
+        )
+        assert joined == [(25,)], join
 
 
 def test_udtf_outside_table_is_refused(con: hoarfrost.Connection) -> None:

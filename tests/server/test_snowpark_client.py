@@ -76,6 +76,13 @@ s.udtf.register(
     artifact_repository="sp_repo", packages=["cloudpickle"],
 )
 out["udtf"] = [r[0] for r in s.table_function("splitter", lit("a b c")).collect()]
+words = s.create_dataframe([["x y"], ["z"]], schema=["t"])
+splitter = s.udtf.register(
+    Splitter, output_schema=T.StructType([T.StructField("word", T.StringType())]),
+    input_types=[T.StringType()], name="splitter2", replace=True,
+    artifact_repository="sp_repo", packages=["cloudpickle"],
+)
+out["joined"] = sorted(tuple(r) for r in words.join_table_function(splitter(col("t"))).collect())
 
 class Summer:
     def __init__(self):
@@ -230,6 +237,7 @@ def test_snowpark_client_end_to_end(served_here: Server, repo: PypiServer) -> No
     assert out["iterated"] == 4
     assert out["udfs"] == [[2, 10001], [3, 10002], [4, 10003]]
     assert out["udtf"] == ["a", "b", "c"]
+    assert out["joined"] == [["x y", "x"], ["x y", "y"], ["z", "z"]]
     assert out["udaf"] == [["x", 4], ["y", 2]]
     assert out["sproc"] == 60
     assert out["permanent"] == 9

@@ -41,6 +41,9 @@ class CallSite:
     raw_args: list[list[Token]] = field(default_factory=list)  # the original argument tokens
 
 
+_JOIN_WORDS = {TokenType.INNER, TokenType.CROSS}
+
+
 @dataclass
 class TableSite:
     """``TABLE( call [OVER (PARTITION BY ... ORDER BY ...)] )``, optionally after ``FROM x,``."""
@@ -241,8 +244,10 @@ class CallRewriter:
             self._over(site, n + 1, close)
         elif n != close:
             return None
-        self._lateral(site, k)
+        joined = self._lateral(site, k)
         self._table_alias(site, j)
+        if joined and site.end + 1 < j and self.toks[site.end + 1].token_type == TokenType.ON:
+            return None  # JOIN TABLE(...) ON ...: not a lateral join of ours
         return site, self.on_table(site)
 
     def _table_alias(self, site: TableSite, j: int) -> None:
@@ -266,25 +271,32 @@ class CallRewriter:
         if order_at < end:
             site.order_by = [self.text(x, y) for x, y in self._split_commas(order_at + 1, end)]
 
-    def _lateral(self, site: TableSite, k: int) -> None:
-        """``FROM <item>, TABLE(...)``: the item's range becomes part of the site."""
+    def _lateral(self, site: TableSite, k: int) -> bool:
+        """``FROM <item>, TABLE(...)`` or ``FROM <item> [INNER | CROSS] JOIN TABLE(...)`` (what
+        Snowpark's join_table_function sends): the item's range becomes part of the site.
+        True when it was a JOIN."""
         toks = self.toks
-        if k == 0 or toks[k - 1].token_type != TokenType.COMMA:
-            return
-        depth, m = 0, k - 2
+        if k == 0 or toks[k - 1].token_type not in (TokenType.COMMA, TokenType.JOIN):
+            return False
+        before = k - 1  # the comma, or the first word of the join
+        joined = toks[before].token_type == TokenType.JOIN
+        while joined and before > 0 and toks[before - 1].token_type in _JOIN_WORDS:
+            before -= 1
+        depth, m = 0, before - 1
         while m >= 0:
             kind = toks[m].token_type
             depth += (kind in CLOSE) - (kind in OPEN)
             if depth < 0:
-                return
-            if depth == 0 and kind in (TokenType.FROM, TokenType.COMMA):
+                return False
+            if depth == 0 and kind in (TokenType.FROM, TokenType.COMMA, TokenType.JOIN):
                 break
             m -= 1
         if m < 0 or toks[m].token_type != TokenType.FROM:
-            return  # only the first FROM item joins laterally here
+            return False  # only the first FROM item joins laterally here
         site.start = m + 1
-        site.lateral_left = self.text(m + 1, k - 1)
-        site.left_alias = _item_alias(toks[m + 1 : k - 1])
+        site.lateral_left = self.text(m + 1, before)
+        site.left_alias = _item_alias(toks[m + 1 : before])
+        return joined
 
     # -- select-list aliases -------------------------------------------------------------
     def _aliases(self, pieces: list[tuple[int, int, str, bool]]) -> dict[int, str]:
