@@ -273,3 +273,26 @@ def test_a_role_without_read_or_write_does_not_see_the_stage(
             con.execute(sql)
     con.execute("USE ROLE ACCOUNTADMIN")
     assert [r[0] for r in rows(con, "LIST @st")] == ["st/a.csv.gz"]
+    con.execute("GRANT READ ON STAGE st TO ROLE analyst")
+    con.execute("USE ROLE analyst")
+    assert [r[0] for r in rows(con, "LIST @st")] == ["st/a.csv.gz"]
+    with pytest.raises(hoarfrost.ProgrammingError, match="does not exist or not authorized"):
+        con.execute(f"PUT file://{files}/b.csv @st")
+    con.execute("USE ROLE ACCOUNTADMIN")
+    con.execute("GRANT WRITE ON STAGE st TO ROLE analyst")
+    con.execute("USE ROLE analyst")
+    assert rows(con, f"PUT file://{files}/b.csv @st")[0][6] == "UPLOADED"
+
+
+def test_named_stages_and_files_outlive_the_process(tmp_path: Path, files: Path) -> None:
+    home = str(tmp_path / "home")
+    with hoarfrost.connect(home=home) as first:
+        first.execute("CREATE STAGE kept")
+        first.execute(f"PUT file://{files}/a.csv @kept/in/")
+        first.execute("CREATE TEMPORARY STAGE gone")
+        first.execute(f"PUT file://{files}/a.csv @gone")
+    with hoarfrost.connect(home=home) as second:
+        assert [r[0] for r in rows(second, "LIST @kept")] == ["kept/in/a.csv.gz"]
+        assert [r[1] for r in rows(second, "SHOW STAGES")] == ["KEPT"]
+    temp = tmp_path / "home" / "stages" / "temp"
+    assert not temp.exists() or list(temp.iterdir()) == []

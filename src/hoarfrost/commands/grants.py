@@ -319,5 +319,7 @@ HANDLERS: dict[tuple[str, str], Handler] = {
         "TABLE",
         "VIEW",
         "USER",
+        "STAGE",
+        "FILE FORMAT",
     )
 }
