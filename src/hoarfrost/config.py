@@ -138,6 +138,20 @@ SETTINGS: dict[str, Setting] = {
             "default: the source address's /32 or /128. Must contain the source address.",
             parse_egress_ranges,
         ),
+        Setting(
+            "plan_cache_size",
+            512,
+            "Statements whose parse and translation each engine keeps, keyed by text and the "
+            "session context that changes them (0: translate every statement afresh).",
+            _int,
+        ),
+        Setting(
+            "history_flush_interval",
+            0.2,
+            "Seconds query-history rows may wait in memory before they are written to the "
+            "catalog (a crash loses at most this much history).",
+            _float,
+        ),
         Setting("user", "HOARFROST", "User name of local sessions.", lambda t: t.upper()),
         Setting(
             "pypi_shared_repository_url",

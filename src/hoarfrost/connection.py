@@ -20,7 +20,6 @@ from hoarfrost.engine.engine import open_engine
 from hoarfrost.engine.result import Result
 from hoarfrost.engine.stage_transfer import run_locally
 from hoarfrost.errors import InterfaceError
-from hoarfrost.sql.binding import bind
 
 __all__ = ["Connection", "Cursor", "connect"]
 
@@ -117,7 +116,7 @@ class Cursor:
     # -- execution -----------------------------------------------------------------------
     def execute(self, sql: str, params: Params = None) -> Cursor:
         self._check()
-        results = self.connection.session.execute(bind(sql, params))
+        results = self.connection.session.execute(sql, params)
         self._set(results[-1])
         return self
 

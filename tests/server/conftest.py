@@ -6,6 +6,7 @@ log output (stdout and stderr, captured in a file) and exercise the command line
 
 from __future__ import annotations
 
+import base64
 import os
 import socket
 import subprocess
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 import snowflake.connector
 
@@ -107,3 +109,15 @@ def connect(served: ServedAccount) -> Iterator[Connect]:
     yield factory
     for conn in opened:
         conn.close()
+
+
+def answer_rows(data: dict[str, Any]) -> list[list[Any]]:
+    """The rows of a query answer: decoded from its Arrow rowset, or its JSON rowset as is."""
+    if data.get("queryResultFormat") == "arrow":
+        encoded = data["rowsetBase64"]
+        if not encoded:
+            return []
+        table = pa.ipc.open_stream(base64.b64decode(encoded)).read_all()
+        return [list(row.values()) for row in table.to_pylist()]
+    rows: list[list[Any]] = data["rowset"]
+    return rows

@@ -15,7 +15,7 @@ import snowflake.connector
 
 from hoarfrost.config import Settings
 from hoarfrost.server import build_server
-from tests.server.conftest import free_port
+from tests.server.conftest import answer_rows, free_port
 
 TTL = 1.0
 
@@ -103,7 +103,7 @@ def test_query_envelope(base_url: str) -> None:
     ok = _post(base_url, "/queries/v1/query-request", token, {"sqlText": "select 1 as x"}).json()
     assert ok["success"] is True
     data = ok["data"]
-    assert data["rowset"] == [["1"]] and data["statementTypeId"] == 0x1000
+    assert answer_rows(data) == [[1]] and data["statementTypeId"] == 0x1000
     assert data["rowtype"][0]["name"] == "X" and data["rowtype"][0]["type"] == "fixed"
     error = _post(base_url, "/queries/v1/query-request", token, {"sqlText": "select * from nope"})
     assert error.status_code == 200

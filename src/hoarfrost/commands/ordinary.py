@@ -3,13 +3,17 @@ translation, then DuckDB, with results shaped as Snowflake shows them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import itertools
+import warnings
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from decimal import Decimal
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
+from sqlglot.tokens import TokenType
 
 from hoarfrost.commands.table_access import authorize
 from hoarfrost.engine.batched import run_batched
@@ -21,13 +25,24 @@ from hoarfrost.engine.context import (
     Handler,
     SystemFunction,
 )
-from hoarfrost.engine.result import Result, column_from_duckdb, rows_result, status_result
+from hoarfrost.engine.plans import plan_cache
+from hoarfrost.engine.result import (
+    Result,
+    RowsResult,
+    StreamResult,
+    arrow_type_of,
+    column_from_duckdb,
+    rows_result,
+    status_result,
+)
+from hoarfrost.engine.udf import udf_service
 from hoarfrost.errors import ProgrammingError
 from hoarfrost.sql.ast import Ordinary
-from hoarfrost.sql.prepass import prepass
+from hoarfrost.sql.binding import bind
+from hoarfrost.sql.prepass import Prepassed, prepass
 from hoarfrost.sql.result_scan import rewrite_result_scans
 from hoarfrost.sql.table_parens import unwrap_table_parens
-from hoarfrost.sql.tokens import Statement, tokenize
+from hoarfrost.sql.tokens import Statement, split, tokenize
 from hoarfrost.sql.translate import Translation, dml_counts, translate
 
 __all__ = ["HANDLERS", "run_ordinary", "translated"]
@@ -35,46 +50,92 @@ __all__ = ["HANDLERS", "run_ordinary", "translated"]
 
 def run_ordinary(session: Context, node: Ordinary) -> Result:
     """User function calls first (:mod:`hoarfrost.engine.calls`), then engine-answered calls
-    (prepass), then translation and DuckDB."""
-    with translated(session, node.statement) as translation:
-        recorded = authorize(session, translation.accesses)
-        result = run_with_udfs(session, lambda: _run(session, translation))
-        recorded()  # what the statement created, dropped or renamed, now that it did
-        return result
+    (prepass), then translation and DuckDB; a statement seen before in the same context runs its
+    kept translation (:mod:`hoarfrost.engine.plans`)."""
+    if node.params and _engine_answers(node, session.registry.system_functions):
+        # Table functions and SYSTEM$ calls are answered during the rewrite, from literals.
+        node = _inlined(node)
+    plans = plan_cache(session.engine)
+    key = plans.key(node.statement.text, session.database, session.schema)
+    kept = plans.translation(key)
+    if kept is not None:
+        udf_service(session.engine).begin_statement(session)  # a view may still call a UDF
+        return _authorized_run(session, kept, node.params)
+    statement = _unwrapped(node.statement)
+    with prepare(session, statement) as prepared:
+        pre = _prepassed(session, prepared.statement)
+        sql, scans = rewrite_result_scans(pre.sql)
+        as_sent = (
+            prepared.statement is node.statement
+            and not prepared.temp_tables
+            and not pre.virtual_tables
+            and sql == node.statement.text
+        )
+        if as_sent or not node.params:
+            with _registered(session, pre.virtual_tables, scans):
+                translation = translate(sql)
+                if not node.params or len(translation.statements) == 1:
+                    if as_sent:
+                        plans.keep(key, translation)
+                    result = _authorized_run(session, translation, node.params)
+                    if translation.kind == "ddl":
+                        plans.invalidate()
+                    if pre.virtual_tables or scans or prepared.temp_tables:
+                        # Their cleanup needs the connection a streamed result holds.
+                        return _materialized(result)
+                    return result
+    # Rewritten by the engine, or several DuckDB statements: the values go in as literals.
+    return run_ordinary(session, _inlined(node))
 
 
 @contextmanager
 def translated(session: Context, statement: Statement) -> Iterator[Translation]:
     """The statement's translation, with its user functions registered in DuckDB and the
-    engine's virtual tables in place for as long as it runs."""
-    unwrapped = unwrap_table_parens(statement.text)
-    if unwrapped != statement.text:  # FROM ( TABLE(f(...)) ): user table functions too
-        statement = Statement(unwrapped, tokenize(unwrapped), 0)
+    engine's virtual tables in place for as long as it runs (EXPLAIN)."""
+    statement = _unwrapped(statement)
     with prepare(session, statement) as prepared:
-        registry = session.registry
-        functions = {name: _bind(fn, session) for name, fn in registry.system_functions.items()}
-        pre = prepass(
-            prepared.statement,
-            functions,
-            set(registry.virtual_tables),
-            set(registry.virtual_views),
-        )
+        pre = _prepassed(session, prepared.statement)
         sql, scans = rewrite_result_scans(pre.sql)
-        relations = {f"__HF_{fn}": registry.virtual_tables[fn] for fn in pre.virtual_tables}
-        for name, factory in relations.items():
-            session.duck.register(name, factory(session))
-        for name, query_id in scans:
-            session.duck.register(name, _earlier_result(session, query_id))
-        try:
+        with _registered(session, pre.virtual_tables, scans):
             yield translate(sql)
-        finally:
-            for name in [*relations, *(name for name, _ in scans)]:
-                session.duck.unregister(name)
+
+
+def _unwrapped(statement: Statement) -> Statement:
+    """FROM ( TABLE(f(...)) ) as FROM TABLE(f(...)), so user table functions are found too."""
+    unwrapped = unwrap_table_parens(statement.text)
+    if unwrapped == statement.text:
+        return statement
+    return Statement(unwrapped, tokenize(unwrapped), 0)
+
+
+def _prepassed(session: Context, statement: Statement) -> Prepassed:
+    registry = session.registry
+    functions = {name: _bind(fn, session) for name, fn in registry.system_functions.items()}
+    return prepass(statement, functions, set(registry.virtual_tables), set(registry.virtual_views))
+
+
+@contextmanager
+def _registered(
+    session: Context, virtual_tables: list[str], scans: list[tuple[str, str]]
+) -> Iterator[None]:
+    """The engine's virtual tables and the RESULT_SCANs a statement reads, registered in
+    DuckDB while it runs."""
+    registry = session.registry
+    relations = {f"__HF_{fn}": registry.virtual_tables[fn] for fn in virtual_tables}
+    for name, factory in relations.items():
+        session.duck.register(name, factory(session))
+    for name, query_id in scans:
+        session.duck.register(name, _earlier_result(session, query_id))
+    try:
+        yield
+    finally:
+        for name in [*relations, *(name for name, _ in scans)]:
+            session.duck.unregister(name)
 
 
 def _earlier_result(session: Context, query_id: str) -> pa.Table:
     kept = session.recent_results.get(query_id.strip("'"))
-    if kept is None:
+    if kept is None or (isinstance(kept, StreamResult) and not kept.whole):
         raise ProgrammingError(
             f"Statement {query_id.strip(chr(39))} not found: RESULT_SCAN reads the results of "
             f"this session's last {RESULTS_KEPT} queries of at most {RESULT_SCAN_ROWS:,} rows.",
@@ -84,11 +145,39 @@ def _earlier_result(session: Context, query_id: str) -> pa.Table:
     return kept.table
 
 
+def _authorized_run(session: Context, translation: Translation, params: tuple[Any, ...]) -> Result:
+    """Privileges are checked on every run, kept translation or not (the role may change)."""
+    recorded = authorize(session, translation.accesses)
+    result = run_with_udfs(session, lambda: _run(session, translation, params))
+    recorded()  # what the statement created, dropped or renamed, now that it did
+    return result
+
+
+def _materialized(result: Result) -> Result:
+    if not isinstance(result, StreamResult):
+        return result
+    table = pa.Table.from_batches(list(result.batches()), result.schema)
+    return Result(result.columns, table, table.num_rows, result.statement_type)
+
+
+def _engine_answers(node: Ordinary, system_functions: Mapping[str, Any]) -> bool:
+    toks = node.statement.tokens
+    return any(
+        b.token_type == TokenType.L_PAREN
+        and (a.token_type == TokenType.TABLE or a.text.upper() in system_functions)
+        for a, b in itertools.pairwise(toks)
+    )
+
+
+def _inlined(node: Ordinary) -> Ordinary:
+    return Ordinary(split(bind(node.statement.text, list(node.params)))[0])
+
+
 def _bind(fn: SystemFunction, session: Context) -> Any:
     return lambda args: fn(session, args)
 
 
-def _run(session: Context, translation: Translation) -> Result:
+def _run(session: Context, translation: Translation, params: tuple[Any, ...] = ()) -> Result:
     duck = session.duck
     # Several DuckDB statements are one Snowflake statement: atomic, unless the session's open
     # transaction already holds them.
@@ -100,17 +189,89 @@ def _run(session: Context, translation: Translation) -> Result:
             duck.execute(sql)
         last = translation.statements[-1]
         if translation.kind != "query":
-            result = _shape(duck.execute(last), translation)
+            result = _shape(duck.execute(last, params or None), translation)
         else:
-            batched = None if many else run_batched(session, last, _query_result)
-            # A relation hands Arrow over without the extra copy a DB-API result makes.
-            result = batched if batched is not None else _query_result(duck.sql(last))
+            batched = None if many or params else run_batched(session, last, _query_result)
+            if batched is not None:
+                result = batched
+            elif session.stream_results and not many:
+                result = _stream(duck, last, params)
+            else:
+                result = _query(duck, last, params)
     except BaseException:
         if many:
             duck.execute("ROLLBACK")
         raise
     if many:
         duck.execute("COMMIT")
+    return result
+
+
+# Results up to this many rows come back as DuckDB's Python rows (see RowsResult).
+_SMALL = 4096
+
+
+def _query(duck: duckdb.DuckDBPyConnection, sql: str, params: tuple[Any, ...]) -> Result:
+    cursor = duck.execute(sql, params or None)
+    description = cursor.description or []
+    duck_types = [str(d[1]) for d in description]
+    types = [arrow_type_of(t) for t in duck_types]
+    rows: list[tuple[Any, ...]] = []
+    if all(t is not None for t in types):
+        rows = cursor.fetchmany(_SMALL + 1)
+        if len(rows) <= _SMALL:
+            cursor.complete()  # DuckDB holds the connection until the result is finished
+            columns = [
+                column_from_duckdb(d[0], t) for d, t in zip(description, duck_types, strict=True)
+            ]
+            return RowsResult(columns, _ints(rows, duck_types, types), types)  # type: ignore[arg-type]
+    with warnings.catch_warnings():
+        # DuckDB warns that Arrow from an executed statement is one more copy than from a
+        # relation; a relation would run the statement a second time.
+        warnings.simplefilter("ignore", UserWarning)
+        rest: pa.Table = cursor.to_arrow_table()
+    if rows:  # the rows read so far go in front of the rest
+        head = pa.Table.from_arrays(
+            [pa.array([r[i] for r in rows], type=f.type) for i, f in enumerate(rest.schema)],
+            schema=rest.schema,
+        )
+        rest = pa.concat_tables([head, rest])
+    return _query_result_of(rest, description)
+
+
+def _ints(
+    rows: list[tuple[Any, ...]], duck_types: list[str], types: list[Any]
+) -> list[tuple[Any, ...]]:
+    """NUMBER(p, 0) as int, like the connector (and like ``_integers`` for Arrow)."""
+    if not rows or not any(
+        d.startswith("DECIMAL") and pa.types.is_integer(t)
+        for d, t in zip(duck_types, types, strict=True)
+    ):
+        return rows
+    return [tuple(int(v) if isinstance(v, Decimal) else v for v in row) for row in rows]
+
+
+def _query_result_of(table: pa.Table, description: list[Any]) -> Result:
+    columns = [column_from_duckdb(d[0], str(d[1])) for d in description]
+    table = _integers(_rename(table, [c.name for c in columns]))
+    return Result(columns, table, rowcount=table.num_rows, statement_type="SELECT")
+
+
+# Rows per record batch of a streamed result (the wire server's unit of work).
+_STREAM_BATCH = 65536
+
+
+def _stream(duck: duckdb.DuckDBPyConnection, sql: str, params: tuple[Any, ...]) -> Result:
+    """A relation's reader streams (an executed statement would first materialise its whole
+    result inside DuckDB)."""
+    relation = duck.sql(sql, params=params or None)
+    assert relation is not None
+    columns = [
+        column_from_duckdb(name, str(t))
+        for name, t in zip(relation.columns, relation.types, strict=True)
+    ]
+    result = StreamResult(columns, relation.to_arrow_reader(_STREAM_BATCH), RESULT_SCAN_ROWS)
+    result.statement_type = "SELECT"
     return result
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import duckdb
@@ -26,12 +26,14 @@ from hoarfrost.commands.registry import REGISTRY
 from hoarfrost.engine.boundary import translate_exception
 from hoarfrost.engine.context import RESULT_SCAN_ROWS, RESULTS_KEPT, OpenTransaction, Registry
 from hoarfrost.engine.engine import DEFAULT_DATABASE, DEFAULT_SCHEMA, Engine
-from hoarfrost.engine.result import Result
+from hoarfrost.engine.history import HistoryRow, query_history
+from hoarfrost.engine.plans import PlanCache, plan_cache
+from hoarfrost.engine.result import Result, StreamResult
 from hoarfrost.engine.stage_refs import discard_temporary_stages
 from hoarfrost.errors import Error, ObjectNotFound, ProgrammingError
-from hoarfrost.sql.ast import Name
+from hoarfrost.sql.ast import Name, Ordinary, Parsed
+from hoarfrost.sql.binding import bind, placeholders
 from hoarfrost.sql.redaction import carries_secrets, redacted_text
-from hoarfrost.sql.statements import parse
 from hoarfrost.sql.tokens import Statement, split
 
 __all__ = ["Session"]
@@ -63,6 +65,8 @@ class Session:
         self.parameters: dict[str, str] = {}
         self.transaction: OpenTransaction | None = None
         self.variables: dict[str, Any] = {}
+        self.stream_results = False
+        self._streaming: StreamResult | None = None
         self.closed = False
         self.recent_results: OrderedDict[str, Result | None] = OrderedDict()
         if database:
@@ -125,30 +129,73 @@ class Session:
         return self.schema
 
     # -- statements ----------------------------------------------------------------------
-    def execute(self, sql: str) -> list[Result]:
+    def execute(
+        self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None
+    ) -> list[Result]:
+        """Run a script. ``params`` (client-side binding) stay parameters of DuckDB's prepared
+        statement when the script is one ordinary statement the engine runs as it is; otherwise
+        they are inlined as literals (:func:`hoarfrost.sql.binding.bind`)."""
         if self.closed:
             raise ProgrammingError("The session is closed.", errno=250002, sqlstate="08003")
-        statements = split(sql)
+        plans = plan_cache(self.engine)
+        if params is not None:
+            kept = self._kept_parameters(plans, sql, params)
+            if kept is not None:
+                return [self.execute_statement(kept[0], kept[1], kept[1].params)]
+            sql = bind(sql, params)
+        statements = plans.statements(sql)
         if not statements:
             raise ProgrammingError(
                 "SQL compilation error:\nEmpty SQL statement.", errno=900, sqlstate="42000"
             )
         return [self.execute_statement(st) for st in statements]
 
-    def execute_statement(self, statement: Statement) -> Result:
+    def _kept_parameters(
+        self, plans: PlanCache, sql: str, params: Sequence[Any] | Mapping[str, Any]
+    ) -> tuple[Statement, Ordinary] | None:
+        marked = placeholders(sql, params)
+        if marked is None:
+            return None
+        text, values = marked
+        statements = plans.statements(text)
+        if len(statements) != 1:
+            return None
+        node = plans.node(statements[0])
+        if not isinstance(node, Ordinary):
+            return None
+        return statements[0], Ordinary(node.statement, tuple(values))
+
+    def execute_statement(
+        self,
+        statement: Statement,
+        node: Parsed | None = None,
+        params: Sequence[Any] | Mapping[str, Any] | None = None,
+    ) -> Result:
+        if self._streaming is not None:
+            # The previous statement's rows still stream from this session's DuckDB
+            # connection, which the next statement takes over: keep them in memory.
+            self._streaming.table  # noqa: B018
+            self._streaming = None
         query_id = str(uuid.uuid4())
         started = _now()
+        plans = plan_cache(self.engine)
         try:
-            node = parse(statement)
+            if node is None:
+                node = plans.node(statement)
             result = self.registry.dispatch(self, node)
         except Exception as exc:
             # Errors of a statement with anything to hide never quote its text.
             hidden = carries_secrets(statement) or redacted_text(statement) != statement.text
             error = translate_exception(exc, sensitive=hidden)
-            self._record(query_id, statement, started, None, error)
+            self._record(query_id, statement, params, started, None, error)
             raise error from None
+        finally:
+            if type(node).__name__ not in _KEEPS_NAMES:
+                plans.invalidate()
         result.query_id = query_id
-        self._record(query_id, statement, started, result, None)
+        if isinstance(result, StreamResult):
+            self._streaming = result
+        self._record(query_id, statement, params, started, result, None)
         self._keep(result)
         return result
 
@@ -171,29 +218,27 @@ class Session:
         self,
         query_id: str,
         statement: Statement,
+        params: Sequence[Any] | Mapping[str, Any] | None,
         started: dt.datetime,
         result: Result | None,
         error: Error | None,
     ) -> None:
-        text = redacted_text(statement)
-        self.engine.catalog.execute(
-            "INSERT INTO query_history VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            [
+        query_history(self.engine).record(
+            HistoryRow(
                 query_id,
                 self.id,
                 self.user,
                 self.role,
                 self.database,
                 self.schema,
-                text,
+                lambda: _history_text(statement, params),
                 result.statement_type if result else None,
-                "SUCCESS" if error is None else "FAILED_WITH_ERROR",
                 None if error is None else f"{error.errno:06d}",
                 None if error is None else error.msg,
                 started,
                 _now(),
-                result.rowcount if result else None,
-            ],
+                (lambda: result.rowcount) if result else lambda: None,
+            )
         )
 
     def run_internal(
@@ -209,6 +254,7 @@ class Session:
             self._drop_temporary_tables()
             self.temp_objects.clear()
             self.duck.close()
+            query_history(self.engine).flush()
 
     def _drop_temporary_tables(self) -> None:
         """Temporary tables made under a qualified name live in their schema: drop them."""
@@ -219,6 +265,18 @@ class Session:
                     self.duck.execute(f"DROP {obj.kind} IF EXISTS {name}")
                 except duckdb.Error:
                     continue  # its schema went first: nothing left to drop
+
+
+# Statements after which a name still means what it meant (everything else may create, drop or
+# shadow a function, or change the session's context): see hoarfrost.engine.plans.
+_KEEPS_NAMES = frozenset({"Ordinary", "Show", "Describe", "Call", "Transaction", "Variables"})
+
+
+def _history_text(statement: Statement, params: Sequence[Any] | Mapping[str, Any] | None) -> str:
+    """The text as the history shows it: parameters inlined, secrets redacted."""
+    if params is None:
+        return redacted_text(statement)
+    return redacted_text(split(bind(statement.text, params))[0])
 
 
 def _q(name: str) -> str:

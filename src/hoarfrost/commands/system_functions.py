@@ -15,6 +15,7 @@ from hoarfrost.catalog.privileges import has_account_privilege
 from hoarfrost.commands.parameters import default_repository
 from hoarfrost.commands.repositories import repository_info
 from hoarfrost.engine.context import Context, SystemFunction, VirtualTable
+from hoarfrost.engine.history import query_history
 from hoarfrost.errors import InvalidValue
 from hoarfrost.version import __version__
 
@@ -104,6 +105,7 @@ _HISTORY_COLUMNS = [
 
 
 def _query_history(session: Context) -> pa.Table:
+    query_history(session.engine).flush()  # rows still waiting for the writer are history too
     # A user sees their own queries; roles with MONITOR on the account (ACCOUNTADMIN) see all.
     if has_account_privilege(session, "MONITOR"):
         rows = session.catalog.execute(

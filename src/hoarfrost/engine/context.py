@@ -59,6 +59,9 @@ class Context(Scope, Protocol):
     registry: Registry
     # query id -> the result of one of the session's recent queries (RESULT_SCAN, LAST_QUERY_ID)
     recent_results: OrderedDict[str, Result | None]
+    # A query's rows may come back as a stream (StreamResult) its caller drains at once, before
+    # the session's next statement: the wire server, which spools them as result chunks.
+    stream_results: bool
 
     def use(self, database: str | None, schema: str | None) -> None: ...
 

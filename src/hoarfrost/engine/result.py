@@ -8,13 +8,23 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
 
-__all__ = ["TYPE_CODES", "Column", "Result", "column_from_duckdb", "rows_result", "status_result"]
+__all__ = [
+    "TYPE_CODES",
+    "Column",
+    "Result",
+    "RowsResult",
+    "StreamResult",
+    "arrow_type_of",
+    "column_from_duckdb",
+    "rows_result",
+    "status_result",
+]
 
 # The connector's FIELD_TYPES order: description()[1] is this index (snowflake.connector.constants).
 TYPE_CODES = {
@@ -69,7 +79,118 @@ class Result:
         return list(zip(*cols, strict=True)) if cols else []
 
 
+class RowsResult(Result):
+    """A small query result held as the Python rows DuckDB returned; its Arrow table is built
+    only when someone asks (the wire server, ``fetch_arrow_all``). Handing rows straight from
+    DuckDB to ``fetchall`` is what keeps a short statement near DuckDB's own latency."""
+
+    _table: pa.Table | None
+
+    def __init__(
+        self, columns: list[Column], rows: list[tuple[Any, ...]], types: list[pa.DataType]
+    ):
+        super().__init__(columns, None, rowcount=len(rows))  # type: ignore[arg-type]
+        self._rows = rows
+        self._types = types
+
+    @property  # type: ignore[override]
+    def table(self) -> pa.Table:
+        if self._table is None:
+            arrays = [
+                pa.array([row[i] for row in self._rows], type=t) for i, t in enumerate(self._types)
+            ]
+            self._table = pa.Table.from_arrays(arrays, names=[c.name for c in self.columns])
+        return self._table
+
+    @table.setter
+    def table(self, value: pa.Table | None) -> None:
+        self._table = value
+
+    def rows(self) -> list[tuple[Any, ...]]:
+        return self._rows
+
+
+class StreamResult(Result):
+    """A query result still in DuckDB: record batches read from ``reader``, which must be
+    drained before the session runs its next statement (the statement's DuckDB result lives on
+    the session's connection). ``rowcount`` counts the rows read so far. The first
+    ``keep_rows`` rows read are kept (RESULT_SCAN reads them as ``table``); ``whole`` says
+    whether that is all of them. The wire server reads ``batches()``, one at a time."""
+
+    def __init__(self, columns: list[Column], reader: pa.RecordBatchReader, keep_rows: int):
+        super().__init__(columns, None, rowcount=0)  # type: ignore[arg-type]
+        self.reader = reader
+        self.schema = reader.schema
+        self._keep_rows = keep_rows
+        self._kept: list[pa.RecordBatch] | None = []
+        self._done = False
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        if self._done:
+            return
+        try:
+            for batch in self.reader:
+                self.rowcount += batch.num_rows
+                if self._kept is not None:
+                    if self.rowcount <= self._keep_rows:
+                        self._kept.append(batch)
+                    else:
+                        self._kept = None
+                yield batch
+        finally:
+            # DuckDB counts a read-out stream as open until it is closed: close it so the
+            # session's connection takes other work (register, the next statement).
+            self._done = True
+            self.reader.close()
+
+    @property
+    def whole(self) -> bool:
+        return self._done and self._kept is not None
+
+    @property  # type: ignore[override]
+    def table(self) -> pa.Table:
+        for _ in self.batches():  # read the rest: only the kept rows stay
+            pass
+        return pa.Table.from_batches(self._kept or [], self.schema)
+
+    @table.setter
+    def table(self, value: pa.Table | None) -> None:
+        pass  # set by Result.__init__; the rows live in the stream
+
+
 _DECIMAL = re.compile(r"DECIMAL\((\d+),\s*(\d+)\)")
+# DuckDB types whose Python values (DB-API fetch) are what Arrow's to_pylist gives, with the
+# Arrow type DuckDB itself exports them as; DECIMAL(p, s) is handled beside.
+_ARROW_TYPES = {
+    "BOOLEAN": pa.bool_(),
+    "TINYINT": pa.int8(),
+    "SMALLINT": pa.int16(),
+    "INTEGER": pa.int32(),
+    "BIGINT": pa.int64(),
+    "FLOAT": pa.float32(),
+    "DOUBLE": pa.float64(),
+    "VARCHAR": pa.string(),
+    "DATE": pa.date32(),
+    "TIME": pa.time64("us"),
+    "TIMESTAMP": pa.timestamp("us"),
+    "BLOB": pa.binary(),
+}
+
+
+def arrow_type_of(duck_type: str) -> pa.DataType | None:
+    """The Arrow type of a result column that can be built from DuckDB's Python values, or
+    ``None`` when only DuckDB's Arrow export gives the right values (time zones, nested types,
+    JSON, intervals, UUIDs). NUMBER(p, 0) is int64, as the connector returns it."""
+    found = _ARROW_TYPES.get(duck_type)
+    if found is not None:
+        return found
+    m = _DECIMAL.fullmatch(duck_type)
+    if m:
+        precision, scale = int(m.group(1)), int(m.group(2))
+        return pa.int64() if scale == 0 and precision <= 18 else pa.decimal128(precision, scale)
+    return None
+
+
 _SIMPLE = {
     "TINYINT": ("FIXED", 3),
     "SMALLINT": ("FIXED", 5),

@@ -45,6 +45,7 @@ from hoarfrost.server import protocol
 from hoarfrost.server.auth import LoginThrottle, Users, bootstrap
 from hoarfrost.server.bodies import MAX_LOGIN_BODY, BadBody, read_json
 from hoarfrost.server.bridge import WireBridge
+from hoarfrost.server.chunks import TOKEN_HEADER, ChunkSink, ChunkStore
 from hoarfrost.server.files import (
     PATH_PREFIX,
     FileGrants,
@@ -88,6 +89,8 @@ class ServerState:
     call_grants: dict[str, Session] = field(default_factory=dict)
     call_entries: dict[str, list[ServerSession]] = field(default_factory=dict)
     grants: FileGrants = field(default_factory=FileGrants)
+    # spools of large results (server/chunks.py), removed when the app stops
+    chunks: ChunkStore = field(default_factory=ChunkStore)
 
 
 # -- request helpers ----------------------------------------------------------------------
@@ -246,6 +249,7 @@ def _open_session(
         # The database exists and the schema does not: the session has the database only.
         kwargs.update(schema=None)
         session = Session(state.engine, **kwargs)
+    session.stream_results = True  # drained into result chunks (hoarfrost.server.chunks)
     return state.registry.create(session)
 
 
@@ -322,13 +326,17 @@ async def query_request(request: Request) -> Response:
     body = await _json_body(request)
     state, base_url, tokens = _state(request), str(request.base_url), entry.file_tokens
     entry.files = lambda result: transfer_data(result, state.grants, base_url, tokens)
+    sink = ChunkSink(state.chunks, base_url.rstrip("/"))
     if body.get("asyncExec"):
         record = new_record(entry)
         threading.Thread(
-            target=run_record, args=(entry, body, record), name="hoarfrost-async", daemon=True
+            target=run_record,
+            args=(entry, body, record, sink),
+            name="hoarfrost-async",
+            daemon=True,
         ).start()
         return _running(record)
-    record = await run_in_threadpool(record_query, entry, body)
+    record = await run_in_threadpool(record_query, entry, body, sink)
     assert record.payload is not None
     return JSONResponse(record.payload)
 
@@ -366,6 +374,22 @@ async def query_result(request: Request) -> Response:
     if not finished or record.payload is None:
         return _running(record)
     return JSONResponse(record.payload)
+
+
+async def result_chunk(request: Request) -> Response:
+    """One chunk of a large result, to whoever holds the result's chunk token."""
+    spool = _state(request).chunks.get(request.path_params["query_id"])
+    index = int(request.path_params["index"])
+    if spool is None or not spool.allows(request.headers.get(TOKEN_HEADER)):
+        return Response(status_code=404)
+    if not 0 <= index < len(spool.chunks):
+        return Response(status_code=404)
+    data = await run_in_threadpool(spool.read, index)
+    return Response(
+        data,
+        media_type="application/octet-stream",
+        headers={"Content-Encoding": "gzip"},
+    )
 
 
 async def monitoring(request: Request) -> Response:
@@ -482,6 +506,7 @@ def create_app(
         try:
             yield
         finally:
+            state.chunks.close()
             await run_in_threadpool(state.registry.close_all)
             await run_in_threadpool(engine.release)
             if engine.home is None:
@@ -497,6 +522,11 @@ def create_app(
         # The universal driver asks for `/monitoring/queries//<id>`: take any slashes.
         Route("/queries/{query_id:path}/result", _guard(query_result), methods=["GET"]),
         Route("/monitoring/queries/{query_id:path}", _guard(monitoring), methods=["GET"]),
+        Route(
+            "/hoarfrost/results/{query_id}/chunks/{index:int}",
+            _guard(result_chunk),
+            methods=["GET"],
+        ),
         Route("/telemetry/send", _guard(telemetry), methods=["POST"]),
         Route(PATH_PREFIX + "/{grant}/{key:path}", stage_file, methods=["GET", "HEAD", "PUT"]),
         Route("/{path:path}", not_found, methods=["GET", "POST", "PUT", "DELETE"]),

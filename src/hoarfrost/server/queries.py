@@ -19,10 +19,13 @@ from typing import Any
 
 import pyarrow as pa
 
-from hoarfrost.engine.result import Column, Result
+from hoarfrost.engine.boundary import translate_exception
+from hoarfrost.engine.result import Column, Result, StreamResult
 from hoarfrost.errors import Error, InternalError, ProgrammingError
 from hoarfrost.server import encoding, protocol
+from hoarfrost.server.arrow_encoding import SnowflakeArrow, b64, ipc_stream
 from hoarfrost.server.bindings import bound_statements, count_placeholders
+from hoarfrost.server.chunks import CHUNK_ROWS, FIRST_ROWS, TOKEN_HEADER, ChunkSink, ResultSpool
 from hoarfrost.server.sessions import QueryRecord, ServerSession
 from hoarfrost.sql.tokens import Statement, split
 
@@ -56,16 +59,23 @@ def new_record(entry: ServerSession) -> QueryRecord:
     return entry.keep(QueryRecord(str(uuid.uuid4()), time.time()))
 
 
-def record_query(entry: ServerSession, body: Mapping[str, Any]) -> QueryRecord:
+def record_query(
+    entry: ServerSession, body: Mapping[str, Any], sink: ChunkSink | None = None
+) -> QueryRecord:
     """Run the request and keep its envelope in the session under a new query id."""
     record = new_record(entry)
-    run_record(entry, body, record)
+    run_record(entry, body, record, sink)
     return record
 
 
-def run_record(entry: ServerSession, body: Mapping[str, Any], record: QueryRecord) -> None:
+def run_record(
+    entry: ServerSession,
+    body: Mapping[str, Any],
+    record: QueryRecord,
+    sink: ChunkSink | None = None,
+) -> None:
     try:
-        data = execute_request(entry, body, record.query_id)
+        data = execute_request(entry, body, record.query_id, sink)
         record.finish({"data": data, "code": None, "message": None, "success": True})
     except QueryFailed as failed:
         record.finish(_error_payload(failed.error, failed.query_id))
@@ -87,7 +97,9 @@ def _error_payload(error: Error, query_id: str) -> dict[str, Any]:
     return {"data": data, "code": code, "message": error.msg, "success": False}
 
 
-def execute_request(entry: ServerSession, body: Mapping[str, Any], query_id: str) -> dict:
+def execute_request(
+    entry: ServerSession, body: Mapping[str, Any], query_id: str, sink: ChunkSink | None = None
+) -> dict:
     sql = body.get("sqlText")
     if not isinstance(sql, str) or not sql.strip():
         raise ProgrammingError(
@@ -107,12 +119,16 @@ def execute_request(entry: ServerSession, body: Mapping[str, Any], query_id: str
     texts = bound_statements(sql, bindings)
     if not texts:
         raise ProgrammingError("Array bind variables have no rows.", errno=2049, sqlstate="22000")
-    results = _run(entry, texts, query_id)
-    result = results[0] if len(results) == 1 else _summed(results)
-    entry.session.adopt_query_id(result, query_id)
-    if result.transfer is not None:
-        return {"queryId": query_id, **_context(entry), **entry.files(result)}
-    return result_data(entry, statements[0], result, binds=len(bindings or {}))
+    with entry.lock:  # a streamed result drains before the session's next statement
+        results = _run(entry, texts, query_id)
+        result = results[0] if len(results) == 1 else _summed(results)
+        entry.session.adopt_query_id(result, query_id)
+        if result.transfer is not None:
+            return {"queryId": query_id, **_context(entry), **entry.files(result)}
+        try:
+            return result_data(entry, statements[0], result, len(bindings or {}), sink)
+        except Error as error:
+            raise QueryFailed(error, query_id) from None
 
 
 def _expected_count(body: Mapping[str, Any]) -> int:
@@ -167,13 +183,14 @@ def _multi(
     ids, types = [], []
     for statement in split(script):
         child = new_record(entry)
-        try:
-            (result,) = _run(entry, [statement.text], child.query_id)
-        except QueryFailed as failed:
-            child.finish(_error_payload(failed.error, child.query_id))
-            raise
-        entry.session.adopt_query_id(result, child.query_id)
-        data = result_data(entry, statement, result)
+        with entry.lock:
+            try:
+                (result,) = _run(entry, [statement.text], child.query_id)
+            except QueryFailed as failed:
+                child.finish(_error_payload(failed.error, child.query_id))
+                raise
+            entry.session.adopt_query_id(result, child.query_id)
+            data = result_data(entry, statement, result)
         child.finish({"data": data, "code": None, "message": None, "success": True})
         ids.append(child.query_id)
         types.append(str(data["statementTypeId"]))
@@ -187,28 +204,90 @@ def _multi(
 
 
 def result_data(
-    entry: ServerSession, statement: Statement, result: Result, binds: int = 0
+    entry: ServerSession,
+    statement: Statement,
+    result: Result,
+    binds: int = 0,
+    sink: ChunkSink | None = None,
 ) -> dict[str, Any]:
     type_id = protocol.statement_type_id(statement, result.statement_type)
-    rows = encoding.rowset(result)
     data: dict[str, Any] = {
         "queryId": result.query_id,
         "rowtype": encoding.rowtype(result.columns),
-        "rowset": rows,
-        "total": len(rows),
-        "returned": len(rows),
-        "queryResultFormat": "json",
         "statementTypeId": type_id,
         "numberOfBinds": binds,
         "arrayBindSupported": False,
         "version": 1,
-        "sendResultTime": int(time.time() * 1000),
         "parameters": [],
         **_context(entry),
     }
+    # The reference answers queries in Arrow, everything else in JSON.
+    if type_id == protocol.SELECT and result.columns:
+        data.update(_arrow_rows(result, sink))
+    else:
+        rows = encoding.rowset(result)
+        data.update(rowset=rows, total=len(rows), returned=len(rows), queryResultFormat="json")
+    data["sendResultTime"] = int(time.time() * 1000)
     if type_id & 0xF000 == protocol.DML:
         data["stats"] = _stats(result)
     return data
+
+
+def _arrow_rows(result: Result, sink: ChunkSink | None) -> dict[str, Any]:
+    """The first rows inline, the rest as chunks in ``sink`` (all inline without one)."""
+    arrow = SnowflakeArrow(result.columns)
+    batches = result.batches() if isinstance(result, StreamResult) else result.table.to_batches()
+    first: list[pa.RecordBatch] = []
+    total = 0
+    spool: ResultSpool | None = None
+    pending: list[pa.RecordBatch] = []
+    pending_rows = 0
+    try:
+        for raw in batches:
+            if not raw.num_rows:
+                continue
+            batch = arrow.convert(raw)
+            total += batch.num_rows
+            if sink is None or (spool is None and total <= FIRST_ROWS):
+                first.append(batch)
+                continue
+            if spool is None:  # this batch crosses the inline limit: its head goes inline
+                head = batch.num_rows - (total - FIRST_ROWS)
+                if head > 0:
+                    first.append(batch.slice(0, head))
+                    batch = batch.slice(head)
+                spool = sink.store.new(result.query_id)
+            pending.append(batch)
+            pending_rows += batch.num_rows
+            if pending_rows >= CHUNK_ROWS:
+                assert arrow.schema is not None
+                spool.add(ipc_stream(arrow.schema, pending), pending_rows)
+                pending, pending_rows = [], 0
+    except Error:
+        raise
+    except Exception as exc:  # a failure while DuckDB streams (a UDF, a cast) is the query's
+        raise translate_exception(exc) from None
+    if spool is not None and pending:
+        assert arrow.schema is not None
+        spool.add(ipc_stream(arrow.schema, pending), pending_rows)
+    out: dict[str, Any] = {
+        "queryResultFormat": "arrow",
+        "rowsetBase64": b64(ipc_stream(arrow.schema, first)) if first and arrow.schema else "",
+        "total": total,
+        "returned": total,
+    }
+    if spool is not None and sink is not None:
+        out["chunks"] = [
+            {
+                "url": sink.url(result.query_id, i),
+                "rowCount": c.rows,
+                "uncompressedSize": c.uncompressed,
+                "compressedSize": c.length,
+            }
+            for i, c in enumerate(spool.chunks)
+        ]
+        out["chunkHeaders"] = {TOKEN_HEADER: spool.token}
+    return out
 
 
 def _context(entry: ServerSession) -> dict[str, Any]:

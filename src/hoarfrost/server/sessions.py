@@ -54,7 +54,8 @@ class ServerSession:
     master_expires: float
     warehouse: str | None = None
     borrowed: bool = False  # a procedure call's session: closing the entry leaves it open
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    # Held while a request runs on the session and while its streamed result drains.
+    lock: threading.RLock = field(default_factory=threading.RLock)
     # PUT / GET (server/files.py): the style of answer this client takes, and where files go.
     file_tokens: bool = False
     files: Any = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlglot.tokens import Token
 
@@ -194,6 +195,8 @@ class Ordinary:
     """Anything else: handed to the Snowflake -> DuckDB translator, tokens and all."""
 
     statement: Statement
+    # Values of the statement's ``?`` placeholders, bound by DuckDB (client-side binding).
+    params: tuple[Any, ...] = ()
 
     @property
     def sql(self) -> str:

@@ -34,6 +34,8 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
+from hoarfrost.sql.duck_dialect import DUCKDB
+
 __all__ = ["UDF_PREFIX", "BatchPlan", "Call", "plan"]
 
 UDF_PREFIX = "__HF_UDF_"
@@ -101,7 +103,7 @@ def _parsed_plan(sql: str) -> BatchPlan | None:
     its stream name is registered on one session's DuckDB connection at a time."""
     try:
         tree = sqlglot.parse_one(sql, read="duckdb")
-        if not isinstance(tree, exp.Select) or tree.sql(dialect="duckdb") != sql:
+        if not isinstance(tree, exp.Select) or tree.sql(dialect=DUCKDB) != sql:
             return None
         return _plan(tree)
     except SqlglotError:
@@ -132,7 +134,7 @@ def _plan(tree: exp.Select) -> BatchPlan | None:
 
     token = secrets.token_hex(4)
     alias = table.alias or table.name
-    table_sql = table.sql(dialect="duckdb")
+    table_sql = table.sql(dialect=DUCKDB)
     where = tree.args.get("where")
     inner_where: str | None = None
     if where is not None:
@@ -141,13 +143,13 @@ def _plan(tree: exp.Select) -> BatchPlan | None:
         early = [c for c in conjuncts if not any(_is_udf(n) for n in c.find_all(exp.Anonymous))]
         late = [c for c in conjuncts if c not in early]
         if early:
-            inner_where = " AND ".join(f"({c.sql(dialect='duckdb')})" for c in early)
-        in_where = {c.sql(dialect="duckdb") for c in calls if c.find_ancestor(exp.Where)}
+            inner_where = " AND ".join(f"({c.sql(dialect=DUCKDB)})" for c in early)
+        in_where = {c.sql(dialect=DUCKDB) for c in calls if c.find_ancestor(exp.Where)}
         # A UDF filter decides which rows the other calls see, so the other calls must be ones
         # it makes itself (same function, same arguments: evaluated on every row anyway), and
         # it must be one conjunct (DuckDB evaluates a second only on the rows the first kept).
         if in_where and (
-            len(late) != 1 or any(c.sql(dialect="duckdb") not in in_where for c in calls)
+            len(late) != 1 or any(c.sql(dialect=DUCKDB) not in in_where for c in calls)
         ):
             return None
         if late:
@@ -158,7 +160,7 @@ def _plan(tree: exp.Select) -> BatchPlan | None:
     distinct: dict[str, Call] = {}
     arguments: list[tuple[str, str]] = []
     for call in calls:
-        text = call.sql(dialect="duckdb")
+        text = call.sql(dialect=DUCKDB)
         found = distinct.get(text)
         if found is None:
             k = len(distinct)
@@ -166,7 +168,7 @@ def _plan(tree: exp.Select) -> BatchPlan | None:
             for j, arg in enumerate(call.expressions):
                 name = f"__hf_a{k}_{j}_{token}"
                 names.append(name)
-                arguments.append((name, arg.sql(dialect="duckdb")))
+                arguments.append((name, arg.sql(dialect=DUCKDB)))
             found = Call(call.name.upper(), tuple(names), f"__hf_r{k}_{token}")
             distinct[text] = found
         call.replace(exp.column(found.result, quoted=True))
@@ -194,7 +196,7 @@ def _plan(tree: exp.Select) -> BatchPlan | None:
         inner_where=inner_where,
         calls=tuple(distinct.values()),
         stream=stream,
-        outer=tree.sql(dialect="duckdb"),
+        outer=tree.sql(dialect=DUCKDB),
     )
 
 

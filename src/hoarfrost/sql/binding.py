@@ -18,7 +18,7 @@ from sqlglot.tokens import Token, TokenType
 from hoarfrost.errors import ProgrammingError
 from hoarfrost.sql.tokens import tokenize
 
-__all__ = ["bind", "literal"]
+__all__ = ["bind", "literal", "placeholders"]
 
 
 def literal(value: Any) -> str:
@@ -60,14 +60,41 @@ def _string(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+# Values DuckDB binds as Snowflake would read the literal (other kinds are inlined by ``bind``).
+_PLAIN = (str, int, float, decimal.Decimal, dt.date, dt.time)
+
+
 def bind(sql: str, params: Sequence[Any] | Mapping[str, Any] | None) -> str:
     if params is None:
         return sql
+    return _substitute(sql, params, literal)[0]
+
+
+def placeholders(
+    sql: str, params: Sequence[Any] | Mapping[str, Any]
+) -> tuple[str, list[Any]] | None:
+    """``sql`` with every placeholder written ``?`` and the values in order, so that the text
+    (and its translation) is the same whatever the values; ``None`` when a value is of a kind
+    that only reads right as a literal (booleans, bytes, lists, dicts, NaN)."""
+    text, values = _substitute(sql, params, lambda _: "?")
+    for value in values:
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, _PLAIN):
+            return None
+        if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+            return None
+    return text, values
+
+
+def _substitute(
+    sql: str, params: Sequence[Any] | Mapping[str, Any], render: Any
+) -> tuple[str, list[Any]]:
     tokens = tokenize(sql)
     out: list[str] = []
+    values: list[Any] = []
     pos = 0
     positional = iter(params) if not isinstance(params, Mapping) else None
-    used = 0
     i = 0
     while i < len(tokens):
         span = _placeholder(tokens, i)
@@ -76,18 +103,20 @@ def bind(sql: str, params: Sequence[Any] | Mapping[str, Any] | None) -> str:
             continue
         end, key = span
         out.append(sql[pos : tokens[i].start])
-        out.append(literal(_value(params, positional, key)))
-        used += 1
+        value = _value(params, positional, key)
+        values.append(value)
+        out.append(render(value))
         pos = tokens[end].end + 1
         i = end + 1
     out.append(sql[pos:])
-    if positional is not None and used != len(params):  # type: ignore[arg-type]
+    if positional is not None and len(values) != len(params):  # type: ignore[arg-type]
         raise ProgrammingError(
-            f"The statement has {used} placeholder(s) but {len(params)} parameter(s) were given.",  # type: ignore[arg-type]
+            f"The statement has {len(values)} placeholder(s) but {len(params)} parameter(s) "  # type: ignore[arg-type]
+            "were given.",
             errno=252005,
             sqlstate="07001",
         )
-    return "".join(out)
+    return "".join(out), values
 
 
 def _value(params: Any, positional: Any, key: str | None) -> Any:

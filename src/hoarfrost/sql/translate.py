@@ -45,6 +45,7 @@ from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 from hoarfrost.errors import Error, SqlSyntaxError, UnsupportedFeature
 from hoarfrost.sql.access import Access, accesses
 from hoarfrost.sql.ctas_columns import ctas_without_column_list
+from hoarfrost.sql.duck_dialect import DUCKDB
 from hoarfrost.sql.literals import collapse
 from hoarfrost.sql.select_list import select_items, snowflake_name
 from hoarfrost.sql.surface import check_surface
@@ -201,7 +202,7 @@ def _generate(tree: exp.Expr) -> str:
     if isinstance(tree, exp.Merge):
         # DuckDB reports one total; Snowflake one count per action (see dml_counts).
         tree.set("returning", exp.Returning(expressions=[exp.column("merge_action")]))
-    return tree.sql(dialect="duckdb", unsupported_level=ErrorLevel.RAISE)
+    return tree.sql(dialect=DUCKDB, unsupported_level=ErrorLevel.RAISE)
 
 
 def _syntax_error(error: ParseError | TokenError, sql: str) -> SqlSyntaxError:

@@ -1,0 +1,123 @@
+"""Query results in the reference's Arrow form (issue 15): what the server sends, and what the
+real connector makes of it (rows, pandas, Arrow)."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import gzip
+import json
+import math
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pyarrow as pa
+
+from tests.server.conftest import PASSWORD, USER, Connect, ServedAccount
+
+QUERY = """select 12.34::number(10,2) n, 42 i, 123456789012345678901234567890::number(38,0) big,
+  1.5::float f, 'NaN'::float nan, 'héllo' s, true b, '2024-02-29'::date d,
+  '1969-12-31'::date d0, to_binary('DEADBEEF', 'HEX') bin, null::int nul"""
+
+
+def _query(served: ServedAccount, sql: str) -> dict[str, Any]:
+    base = f"http://127.0.0.1:{served.port}"
+    login = httpx.post(
+        f"{base}/session/v1/login-request",
+        content=gzip.compress(
+            json.dumps({"data": {"LOGIN_NAME": USER, "PASSWORD": PASSWORD}}).encode()
+        ),
+        headers={"Content-Encoding": "gzip", "Content-Type": "application/json"},
+    ).json()
+    token = login["data"]["token"]
+    response = httpx.post(
+        f"{base}/queries/v1/query-request",
+        json={"sqlText": sql, "sequenceId": 1},
+        headers={"Authorization": f'Snowflake Token="{token}"'},
+    )
+    data: dict[str, Any] = response.json()["data"]
+    return data
+
+
+def test_a_query_answers_in_arrow_with_snowflake_metadata(served: ServedAccount) -> None:
+    data = _query(served, QUERY)
+    assert data["queryResultFormat"] == "arrow" and "rowset" not in data
+    assert data["total"] == data["returned"] == 1
+    reader = pa.ipc.open_stream(base64.b64decode(data["rowsetBase64"]))
+    table = reader.read_all()
+    meta = {f.name: {k.decode(): v.decode() for k, v in f.metadata.items()} for f in table.schema}
+    assert meta["N"]["logicalType"] == "FIXED" and meta["N"]["scale"] == "2"
+    assert meta["I"] == {**meta["I"], "logicalType": "FIXED", "scale": "0"}
+    assert meta["S"]["logicalType"] == "TEXT" and "charLength" in meta["S"]
+    assert table.column("I").to_pylist() == [42]
+
+
+def test_ddl_and_show_stay_json(served: ServedAccount) -> None:
+    assert _query(served, "create or replace table arrow_t (a int)")["queryResultFormat"] == "json"
+    assert _query(served, "show tables")["queryResultFormat"] == "json"
+
+
+def test_an_empty_query_result_is_an_empty_rowset(served: ServedAccount) -> None:
+    data = _query(served, "select 1 a where false")
+    assert data["queryResultFormat"] == "arrow" and data["rowsetBase64"] == ""
+    assert data["total"] == 0
+
+
+def test_the_connector_reads_arrow_results(connect: Connect) -> None:
+    cur = connect().cursor()
+    cur.execute(QUERY)
+    values = dict(zip([d.name for d in cur.description], cur.fetchone() or (), strict=True))
+    assert values["N"] == Decimal("12.34") and values["I"] == 42
+    assert values["BIG"] == 123456789012345678901234567890
+    assert values["F"] == 1.5 and math.isnan(values["NAN"])
+    assert values["S"] == "héllo" and values["B"] is True
+    assert values["D"] == dt.date(2024, 2, 29) and values["D0"] == dt.date(1969, 12, 31)
+    assert values["BIN"] == b"\xde\xad\xbe\xef" and values["NUL"] is None
+    frame = cur.execute("select range::int id, 'r' || range s from range(5000)").fetch_pandas_all()
+    assert list(frame.columns) == ["ID", "S"] and len(frame) == 5000
+    assert frame["ID"].sum() == sum(range(5000)) and frame["S"].iloc[4999] == "r4999"
+    arrow = cur.execute("select 1.5::float f, 'x' s").fetch_arrow_all()
+    assert arrow is not None and arrow.column("S").to_pylist() == ["x"]
+
+
+BIG = 300_000  # more than the inline rows: several chunks
+
+
+def test_large_results_come_as_chunks_in_order(served: ServedAccount) -> None:
+    data = _query(served, f"select range id, 'r' || range s from range({BIG}) order by id")
+    assert data["total"] == BIG and len(data["chunks"]) >= 2
+    assert set(data["chunkHeaders"]) == {"x-hoarfrost-chunk-token"}
+    inline = pa.ipc.open_stream(base64.b64decode(data["rowsetBase64"])).read_all().num_rows
+    assert inline + sum(c["rowCount"] for c in data["chunks"]) == BIG
+    first = data["chunks"][0]
+    refused = httpx.get(first["url"])  # without the result's token
+    assert refused.status_code == 404
+    got = httpx.get(first["url"], headers=data["chunkHeaders"])
+    table = pa.ipc.open_stream(got.content).read_all()  # httpx undoes the gzip encoding
+    assert table.num_rows == first["rowCount"] and table.column("ID")[0].as_py() == inline
+
+
+def test_the_connector_downloads_every_chunk(connect: Connect) -> None:
+    cur = connect().cursor()
+    sql = f"select range id, 'r' || range s, range * 0.5 f from range({BIG}) order by id"
+    rows = cur.execute(sql).fetchall()
+    assert [r[0] for r in rows] == list(range(BIG)) and rows[-1][1] == f"r{BIG - 1}"
+    assert cur.rowcount == BIG
+    frame = cur.execute(sql).fetch_pandas_all()
+    assert len(frame) == BIG and frame["ID"].tolist() == list(range(BIG))
+    arrow = cur.execute(sql).fetch_arrow_all()
+    assert arrow is not None and arrow.num_rows == BIG
+    parts = list(cur.execute(sql).fetch_pandas_batches())
+    assert len(parts) > 1 and sum(len(p) for p in parts) == BIG
+    batches = cur.execute(sql).get_result_batches()
+    assert batches is not None and len(batches) > 1
+    assert sum(len(b.to_pandas()) for b in batches) == BIG
+
+
+def test_a_session_runs_its_next_statement_while_a_result_is_chunked(connect: Connect) -> None:
+    con = connect()
+    big, small = con.cursor(), con.cursor()
+    big.execute(f"select range id from range({BIG}) order by id")
+    assert small.execute("select 42").fetchone() == (42,)
+    assert [r[0] for r in big.fetchall()] == list(range(BIG))
