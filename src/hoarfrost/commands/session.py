@@ -65,6 +65,10 @@ class Session:
         self.parameters: dict[str, str] = {}
         self.transaction: OpenTransaction | None = None
         self.variables: dict[str, Any] = {}
+        # The wire server sets ``streams``: then an ordinary statement's query result may stream
+        # (``stream_results``, set per statement; a handler that runs ordinary SQL and cleans
+        # up after it gets a materialised result).
+        self.streams = False
         self.stream_results = False
         self._streaming: StreamResult | None = None
         self.closed = False
@@ -182,6 +186,7 @@ class Session:
         try:
             if node is None:
                 node = plans.node(statement)
+            self.stream_results = self.streams and isinstance(node, Ordinary)
             result = self.registry.dispatch(self, node)
         except Exception as exc:
             # Errors of a statement with anything to hide never quote its text.

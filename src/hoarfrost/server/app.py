@@ -249,7 +249,7 @@ def _open_session(
         # The database exists and the schema does not: the session has the database only.
         kwargs.update(schema=None)
         session = Session(state.engine, **kwargs)
-    session.stream_results = True  # drained into result chunks (hoarfrost.server.chunks)
+    session.streams = True  # query results drain into result chunks (hoarfrost.server.chunks)
     return state.registry.create(session)
 
 
