@@ -13,6 +13,8 @@ from typing import Any
 
 import httpx
 import pyarrow as pa
+import pytest
+from snowflake.connector.errors import ProgrammingError
 
 from tests.server.conftest import PASSWORD, USER, Connect, ServedAccount
 
@@ -121,3 +123,18 @@ def test_a_session_runs_its_next_statement_while_a_result_is_chunked(connect: Co
     big.execute(f"select range id from range({BIG}) order by id")
     assert small.execute("select 42").fetchone() == (42,)
     assert [r[0] for r in big.fetchall()] == list(range(BIG))
+
+
+def test_result_scan_reads_a_streamed_result(connect: Connect) -> None:
+    cur = connect().cursor()
+    cur.execute("select range id from range(10)")
+    first = cur.sfqid
+    assert len(cur.fetchall()) == 10
+    rows = cur.execute(f"select sum(id) from table(result_scan('{first}'))").fetchall()
+    assert rows == [(45,)]
+    cur.execute(f"select range id from range({BIG})")
+    too_big = cur.sfqid
+    assert len(cur.fetchall()) == BIG
+    with pytest.raises(ProgrammingError) as info:
+        cur.execute(f"select count(*) from table(result_scan('{too_big}'))")
+    assert info.value.errno == 709
