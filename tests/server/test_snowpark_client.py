@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.server.conftest import PASSWORD, USER, free_port, wait_for_port
+from tests.support.downloads import download_wheels
 from tests.support.old_connector import run_script, snowpark_python
 from tests.support.processes import stop_process
 from tests.support.pypiserver import PypiServer
@@ -24,7 +25,10 @@ from tests.support.snowpark import snowpark_wheels
 from tests.support.wheels import build_wheel
 
 REPO_USER, REPO_PASSWORD = "snowpark-client", "Client-Repo-Pa55"
-WHEELS = Path.home() / ".cache" / "hoarfrost-test-wheels" / "snowpark-cp311"
+BASE = Path(
+    os.environ.get("HOARFROST_TEST_WHEELS", Path.home() / ".cache" / "hoarfrost-test-wheels")
+)
+WHEELS = BASE / "snowpark-cp311"
 
 SCRIPT = """
 from snowflake.snowpark import Session
@@ -107,17 +111,36 @@ summer = s.udaf.register(
 )
 out["udaf"] = sorted(tuple(r) for r in s.table("SALES").group_by("K").agg(summer(col("V"))).collect())
 
+from snowflake.snowpark.functions import pandas_udf
+from snowflake.snowpark.types import PandasSeriesType
+
+doubled = pandas_udf(
+    lambda series: series * 2, return_type=PandasSeriesType(T.IntegerType()),
+    input_types=[PandasSeriesType(T.IntegerType())], name="doubled", replace=True,
+    artifact_repository="sp_repo", packages=["pandas", "cloudpickle"], session=s,
+)
+out["pandas_udf"] = sorted(r[0] for r in s.table("SALES").select(doubled(col("V"))).collect())
+
 def scaled(session: Session, factor: int) -> int:
     from snowflake.snowpark import Session as Real
+    import pandas
     assert isinstance(session, Real)
-    return session.table("SALES").agg(sum_("V")).collect()[0][0] * factor
+    session.write_pandas(
+        pandas.DataFrame({"F": [factor]}), "FACTORS", auto_create_table=True, overwrite=True
+    )
+    session.create_dataframe([[factor]], schema=["F"]).write.save_as_table(
+        "FACTORS_SAVED", mode="overwrite"
+    )
+    total = session.table("SALES").filter(col("V") > 0).group_by("K").agg(sum_("V").alias("S"))
+    return sum(r["S"] for r in total.collect()) * session.table("FACTORS").collect()[0][0]
 
 s.sproc.register(
     scaled, return_type=T.IntegerType(), input_types=[T.IntegerType()], name="scaled",
     replace=True, artifact_repository="sp_repo",
-    packages=["snowflake-snowpark-python", "cloudpickle"],
+    packages=["snowflake-snowpark-python", "cloudpickle", "pandas", "pyarrow"],
 )
 out["sproc"] = s.call("scaled", 10)
+out["saved_in_proc"] = s.table("FACTORS_SAVED").collect()[0][0]
 s.sql("CREATE STAGE IF NOT EXISTS perm_stage").collect()
 s.udf.register(
     lambda x: x * 3, return_type=T.IntegerType(), input_types=[T.IntegerType()],
@@ -130,6 +153,23 @@ out["seed"] = s.call("test_sproc")
 out["anonymous"] = s.sql(ARGS["anonymous"]).collect()[0][0]
 described = {r[0]: r[1] for r in s.sql("DESCRIBE FUNCTION plus_one(INT)").collect()}
 out["lock"] = described["installed_packages"]
+shared = "snowflake.snowpark.pypi_shared_repository"
+s.udf.register(
+    lambda x: x - 1, return_type=T.IntegerType(), input_types=[T.IntegerType()],
+    name="minus_one", replace=True, artifact_repository=shared, packages=["cloudpickle"],
+)
+out["shared"] = s.sql("SELECT minus_one(1)").collect()[0][0]
+s.sql("CREATE PACKAGES POLICY no_cloudpickle LANGUAGE PYTHON BLOCKLIST = ('cloudpickle')").collect()
+s.sql("ALTER ACCOUNT SET PACKAGES POLICY no_cloudpickle").collect()
+try:
+    s.udf.register(
+        lambda x: x, return_type=T.IntegerType(), input_types=[T.IntegerType()],
+        name="blocked", replace=True, artifact_repository=shared, packages=["cloudpickle"],
+    )
+    out["blocked"] = "registered"
+except Exception as exc:
+    out["blocked"] = str(exc)
+s.sql("ALTER ACCOUNT UNSET PACKAGES POLICY").collect()
 s.close()
 print(json.dumps(out))
 """
@@ -151,12 +191,14 @@ class Server:
         self.process: subprocess.Popen[bytes] | None = None
         self.port = 0
 
-    def start(self) -> None:
+    def start(self, shared_index: str = "") -> None:
         self.port = free_port()
+        self.shared_index = shared_index or getattr(self, "shared_index", "")
         env = {k: v for k, v in os.environ.items() if not k.startswith("HOARFROST_")}
         env.update(
             HOARFROST_SERVER_USERS=f"{USER}:{PASSWORD}",
             HOARFROST_CACHE_DIR=str(self.root / "cache"),
+            HOARFROST_PYPI_SHARED_REPOSITORY_URL=self.shared_index,
         )
         argv = [sys.executable, "-m", "hoarfrost", "serve", "--home", str(self.home)]
         log = self.root / "server.log"
@@ -173,9 +215,33 @@ class Server:
 
 
 @pytest.fixture(scope="module")
-def served_here(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def packages(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real Snowpark, pandas and pyarrow wheels (downloaded once) and test_whl_package."""
+    found = tmp_path_factory.mktemp("client-packages")
+    for source in (
+        snowpark_wheels(WHEELS),
+        download_wheels(BASE / "pandas-pyarrow-cp311", ["pandas", "pyarrow"]),
+    ):
+        for wheel in source.glob("*.whl"):
+            if not (found / wheel.name).exists():
+                shutil.copy(wheel, found / wheel.name)
+    build_wheel(found, "test_whl_package", "1.0")
+    return found
+
+
+@pytest.fixture(scope="module")
+def public_index(packages: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PypiServer]:
+    """The same packages without credentials: the shared repository's index in this test."""
+    with PypiServer(packages, tmp_path_factory.mktemp("client-public-index")) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def served_here(
+    tmp_path_factory: pytest.TempPathFactory, public_index: PypiServer
+) -> Iterator[Server]:
     server = Server(tmp_path_factory.mktemp("snowpark-client"))
-    server.start()
+    server.start(public_index.index_url)
     try:
         yield server
     finally:
@@ -183,11 +249,7 @@ def served_here(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 @pytest.fixture(scope="module")
-def repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PypiServer]:
-    packages = tmp_path_factory.mktemp("client-packages")
-    for wheel in snowpark_wheels(WHEELS).glob("*.whl"):
-        shutil.copy(wheel, packages / wheel.name)
-    build_wheel(packages, "test_whl_package", "1.0")
+def repo(packages: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PypiServer]:
     server = PypiServer(
         packages, tmp_path_factory.mktemp("client-index"), auth=(REPO_USER, REPO_PASSWORD)
     )
@@ -239,11 +301,15 @@ def test_snowpark_client_end_to_end(served_here: Server, repo: PypiServer) -> No
     assert out["udtf"] == ["a", "b", "c"]
     assert out["joined"] == [["x y", "x"], ["x y", "y"], ["z", "z"]]
     assert out["udaf"] == [["x", 4], ["y", 2]]
+    assert out["pandas_udf"] == [2, 4, 6]
     assert out["sproc"] == 60
+    assert out["saved_in_proc"] == 10
     assert out["permanent"] == 9
     assert out["seed"] == "Hello from test_whl_package 1.0"  # SEED.md, through session.call
     assert out["anonymous"] == 3  # what dbt's Python models send
     assert "cloudpickle==" in out["lock"]  # the frozen lock, from the repository
+    assert out["shared"] == 0  # the built-in shared repository, here over a local index
+    assert "blocked by the packages policy BLOCKLIST entry 'cloudpickle'" in out["blocked"]
 
 
 def test_a_permanent_udf_from_a_stage_survives_a_restart(

@@ -1403,6 +1403,21 @@ def _close_snowpark(session: Any) -> None:
         _CALL_HTTP.clear()
 
 
+def _forget_unreadable_mime_files() -> None:
+    """mimetypes.init() opens every known mime.types file that exists and fails on one the
+    sandbox does not let it read (the connector's PUT calls it): keep only those it can read."""
+    import mimetypes
+
+    readable = []
+    for name in mimetypes.knownfiles:
+        try:
+            with open(name, "rb"):
+                readable.append(name)
+        except OSError:
+            continue
+    mimetypes.knownfiles[:] = readable
+
+
 def _take_protocol_fds() -> Wire:
     # Duplicates are non-inheritable, so subprocesses of user code do not get the pipe either.
     wire = Wire(os.dup(0), os.dup(1))
@@ -1435,6 +1450,7 @@ def main() -> None:
     if sandbox is not None:
         sandbox.after_landlock()
     facts = _measure(sandbox)
+    _forget_unreadable_mime_files()
     import site
 
     for path in init.get("sys_path", []):
