@@ -20,6 +20,10 @@ function registered through DuckDB's Python UDF API. Measured side by side in on
               (medians); target <= 2 ms more;
 * memory      peak RSS of this process plus its worker processes, sampled from /proc during the
               runs (the bench's own pypiserver is not counted); target < 1 GiB;
+* snowpark    (``--snowpark``) bench/snowpark.py's lines: a Snowpark-registered UDF vs the same
+              UDF made with SQL (target >= 0.95x) and the first call of a procedure with a real
+              Snowpark Session, run in its own process (it needs `hoarfrost serve` and the
+              Snowpark venv);
 * cold start  a new worker pool's first call (start the worker, apply its sandbox, load the
               function, answer) with the kernel sandbox vs without it (``sandbox=False``: the
               worker still has Landlock and its memory limit); medians, target <= +30 ms.
@@ -35,6 +39,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -268,6 +273,9 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3, help="timed runs per side (best is kept)")
     ap.add_argument("--latency-runs", type=int, default=500)
     ap.add_argument("--cold-runs", type=int, default=15, help="cold starts timed per side")
+    ap.add_argument(
+        "--snowpark", action="store_true", help="also run bench/snowpark.py and print its lines"
+    )
     ap.add_argument("--cache", type=Path, default=ROOT / "bench" / ".cache" / "udf")
     args = ap.parse_args()
 
@@ -285,6 +293,17 @@ def main() -> None:
                 con.close()
                 con.engine.close()  # an in-memory engine outlives its connection: stop workers
             per_vector(server, args)
+    if args.snowpark:
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "bench" / "snowpark.py")],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        for line in done.stdout.splitlines():
+            print(line, flush=True)
+        if done.returncode:
+            raise SystemExit(f"bench/snowpark.py failed:\n{done.stderr[-2000:]}")
 
 
 def prepare(con: hoarfrost.Connection, server: PypiServer, rows: int) -> None:
