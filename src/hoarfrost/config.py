@@ -179,6 +179,13 @@ SETTINGS: dict[str, Setting] = {
             _float,
         ),
         Setting(
+            "server_public_url",
+            None,
+            "The URL clients reach `hoarfrost serve` at (e.g. https://hoarfrost.example.com "
+            "behind a TLS proxy): PUT and GET answers send file transfers there. Default: the "
+            "URL each request came to (X-Forwarded-Proto from a proxy on loopback honoured).",
+        ),
+        Setting(
             "server_max_request_size",
             64 << 20,
             "Largest request body `hoarfrost serve` reads, as sent and after gzip decompression "

@@ -318,3 +318,100 @@ def test_functions_with_staged_imports_over_the_wire(connect: Connect, tmp_path:
         "AS $$\nfrom wirezip import neg\ndef f(x):\n    return neg(x)\n$$"
     )
     assert cur.execute("SELECT inc(1), neg(2)").fetchall() == [(2, -2)]
+
+
+class _Relay:
+    """A plain TCP relay on loopback standing in for a proxy in front of the server; counts
+    the bytes clients send through it."""
+
+    def __init__(self, backend_port: int):
+        import socket
+        import threading
+
+        self.sent = 0
+        self._backend = backend_port
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(16)
+        self.port = self._sock.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import socket
+        import threading
+
+        while True:
+            try:
+                client, _ = self._sock.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self._backend))
+            threading.Thread(target=self._pump, args=(client, upstream, True), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, False), daemon=True).start()
+
+    def _pump(self, src: object, dst: object, count: bool) -> None:
+        try:
+            while chunk := src.recv(65536):  # type: ignore[attr-defined]
+                if count:
+                    self.sent += len(chunk)
+                dst.sendall(chunk)  # type: ignore[attr-defined]
+        except OSError:
+            pass
+        finally:
+            for end in (src, dst):
+                try:
+                    end.close()  # type: ignore[attr-defined]
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self._sock.close()
+
+
+def test_files_travel_to_the_public_url(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    import snowflake.connector
+
+    from tests.server.conftest import PASSWORD, free_port, wait_for_port
+    from tests.support.processes import stop_process
+
+    port = free_port()
+    relay = _Relay(port)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOARFROST_")}
+    env.update(
+        HOARFROST_SERVER_USERS=f"{USER}:{PASSWORD}",
+        HOARFROST_SERVER_PUBLIC_URL=f"http://127.0.0.1:{relay.port}",
+        HOARFROST_CACHE_DIR=str(tmp_path / "cache"),
+    )
+    log = tmp_path / "server.log"
+    argv = [sys.executable, "-m", "hoarfrost", "serve", "--home", str(tmp_path / "home")]
+    with open(log, "wb") as out:
+        server = subprocess.Popen([*argv, "--port", str(port)], stdout=out, stderr=out, env=env)
+    try:
+        wait_for_port(port, server, log)
+        conn = snowflake.connector.connect(
+            host="127.0.0.1",
+            port=port,
+            protocol="http",
+            account="hoarfrost",
+            user=USER,
+            password=PASSWORD,
+            login_timeout=10,
+            enable_server_session_keep_alive_auto_detection=False,
+        )
+        body = os.urandom(300_000)
+        (tmp_path / "blob.bin").write_bytes(body)
+        cur = conn.cursor()
+        cur.execute("CREATE STAGE relayed")
+        before = relay.sent
+        cur.execute(f"PUT file://{tmp_path}/blob.bin @relayed AUTO_COMPRESS = FALSE")
+        assert relay.sent - before >= len(body)  # the file went through the public URL
+        (tmp_path / "back").mkdir()
+        cur.execute(f"GET @relayed/blob.bin file://{tmp_path}/back/")
+        assert (tmp_path / "back" / "blob.bin").read_bytes() == body
+        conn.close()
+    finally:
+        relay.close()
+        stop_process(server, timeout=15)

@@ -324,7 +324,8 @@ async def query_request(request: Request) -> Response:
         assert error is not None
         return error
     body = await _json_body(request)
-    state, base_url, tokens = _state(request), str(request.base_url), entry.file_tokens
+    state, tokens = _state(request), entry.file_tokens
+    base_url = str(state.settings.server_public_url or request.base_url)
     entry.files = lambda result: transfer_data(result, state.grants, base_url, tokens)
     sink = ChunkSink(state.chunks, base_url.rstrip("/"))
     if body.get("asyncExec"):
