@@ -151,6 +151,10 @@ def test_connector_48_put_list_get(
     cur.execute("CREATE OR REPLACE STAGE st48")
     res["put"] = cur.execute(f"PUT 'file://{ARGS['local']}/*.csv' @st48/d/").fetchall()
     res["again"] = cur.execute(f"PUT file://{ARGS['local']}/t.parquet @st48/d/").fetchall()
+    res["gz"] = cur.execute(f"PUT file://{ARGS['local']}/g.csv.gz @st48/z/").fetchall()
+    res["json"] = cur.execute(
+        f"PUT file://{ARGS['local']}/rows.json @st48/j/ AUTO_COMPRESS = FALSE").fetchall()
+    res["zls"] = [r[0] for r in cur.execute("LIST @st48 PATTERN = '.*/[zj]/.*'").fetchall()]
     cur.execute("PUT file://x/s.csv @st48/d/", file_stream=io.BytesIO(b"7,s\\n"))
     res["ls"] = [r[0] for r in cur.execute("LIST @st48").fetchall()]
     res["get"] = cur.execute(f"GET @st48/d/ file://{ARGS['out']}/").fetchall()
@@ -176,11 +180,16 @@ def test_connector_48_put_list_get(
         ("b.csv", "b.csv.gz", "UPLOADED"),
     ]
     assert res["again"][0][1] == "t.parquet"
+    assert [r[1] for r in res["gz"]] == ["g.csv.gz"] and res["gz"][0][5] == "GZIP"
+    assert res["json"][0][1] == "rows.json"
+    assert res["zls"] == ["st48/j/rows.json", "st48/z/g.csv.gz"]
     assert res["ls"] == [
         "st48/d/a.csv.gz",
         "st48/d/b.csv.gz",
         "st48/d/s.csv.gz",
         "st48/d/t.parquet",
+        "st48/j/rows.json",
+        "st48/z/g.csv.gz",
     ]
     assert sorted(p.name for p in out.iterdir()) == [
         "a.csv.gz",
