@@ -58,6 +58,13 @@ frame.write.save_as_table("SAVED", mode="append")
 out["saved"] = s.table("SAVED").count()
 out["cached"] = sorted(tuple(r) for r in s.table("SAVED").filter(col("ID") == 1).cache_result().collect())
 out["iterated"] = len(list(s.table("SAVED").to_local_iterator()))
+out["batches"] = sum(len(b) for b in s.table("SAVED").to_pandas_batches())
+s.sql(
+    "CREATE OR REPLACE PROCEDURE numbers(n INT) RETURNS TABLE (a INT, b VARCHAR) LANGUAGE PYTHON "
+    "RUNTIME_VERSION = '3.11' HANDLER = 'run' AS $$\ndef run(session, n):\n"
+    "    return [(i, str(i)) for i in range(n)]\n$$"
+).collect()
+out["table_procedure"] = [tuple(r) for r in s.call("numbers", 3).collect()]
 big = "x" * 10000  # over 8 KiB pickled: Snowpark stages it and refers to it with IMPORTS
 plus = s.udf.register(
     lambda x: x + 1, return_type=T.IntegerType(), input_types=[T.IntegerType()],
@@ -297,6 +304,8 @@ def test_snowpark_client_end_to_end(served_here: Server, repo: PypiServer) -> No
     assert out["saved"] == 4  # overwrite 2, ignore 0, append 2
     assert out["cached"] == [[1, "a"], [1, "a"]]
     assert out["iterated"] == 4
+    assert out["batches"] == 4
+    assert out["table_procedure"] == [[0, "0"], [1, "1"], [2, "2"]]  # through RESULT_SCAN
     assert out["udfs"] == [[2, 10001], [3, 10002], [4, 10003]]
     assert out["udtf"] == ["a", "b", "c"]
     assert out["joined"] == [["x y", "x"], ["x y", "y"], ["z", "z"]]
