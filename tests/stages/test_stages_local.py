@@ -296,3 +296,21 @@ def test_named_stages_and_files_outlive_the_process(tmp_path: Path, files: Path)
         assert [r[1] for r in rows(second, "SHOW STAGES")] == ["KEPT"]
     temp = tmp_path / "home" / "stages" / "temp"
     assert not temp.exists() or list(temp.iterdir()) == []
+
+
+def test_files_of_a_dropped_schema_are_removed_when_the_account_opens(
+    tmp_path: Path, files: Path
+) -> None:
+    home = str(tmp_path / "home")
+    with hoarfrost.connect(home=home) as first:
+        first.execute("CREATE SCHEMA scratch")
+        first.execute("CREATE STAGE scratch.st")
+        first.execute("CREATE STAGE public.kept")
+        first.execute(f"PUT file://{files}/a.csv @scratch.st")
+        first.execute(f"PUT file://{files}/a.csv @public.kept")
+        first.execute("DROP SCHEMA scratch")
+    named = tmp_path / "home" / "stages" / "named"
+    assert len(list(named.iterdir())) == 2
+    with hoarfrost.connect(home=home) as second:
+        assert [r[0] for r in rows(second, "LIST @public.kept")] == ["kept/a.csv.gz"]
+    assert len(list(named.iterdir())) == 1

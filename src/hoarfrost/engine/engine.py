@@ -97,6 +97,9 @@ class Engine:
         ensure_shared_repository(self.catalog, str(settings.pypi_shared_repository_url))
         for db in self.catalog.list("DATABASE"):
             self._attach(db.name)
+        # Files of stages dropped with their database or schema (the catalog forgot them).
+        live = {str(o.props.get("area")) for o in self.catalog.list("STAGE")}
+        self.stages.sweep_named(live)
         self._lock_down()
 
     def _lock_down(self) -> None:

@@ -259,6 +259,14 @@ class StageRoot:
         with self._lock:
             self._md5s[(str(path), st.st_ino, st.st_size, st.st_mtime_ns)] = digest
 
+    def sweep_named(self, live: set[str]) -> None:
+        """Remove the directories of named stages no catalog object names any more."""
+        named = self.directory / "named"
+        if named.is_dir():
+            for child in named.iterdir():
+                if child.name not in live:
+                    shutil.rmtree(child, ignore_errors=True)
+
     def named(self, area_id: str, label: str) -> StageArea:
         return StageArea(self, self.directory / "named" / _safe(area_id), label)
 
