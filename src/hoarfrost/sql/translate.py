@@ -18,10 +18,11 @@ windows, CTEs, LIMIT/OFFSET, TOP, NULLS FIRST/LAST, the common scalar and aggreg
 
 Known not to translate (or to differ from Snowflake):
 - ``$n`` positional references over anything but VALUES; FLATTEN's RECURSIVE and MODE, and its
-  SEQ column (NULL); PATH => only as a literal.
-- OBJECT_CONSTRUCT keeps NULL-valued keys (Snowflake drops them); OBJECT_CONSTRUCT(*).
-- OBJECT and ARRAY columns are JSON, so INFORMATION_SCHEMA reports them as VARIANT; VARCHAR(n)
-  lengths are not enforced; INT-family columns are BIGINT (NUMBER(38,0) is DECIMAL(38,0)).
+  SEQ column (1 for every input row); PATH => only as a literal.
+- OBJECT_CONSTRUCT(*); RANDOM(seed) is the same value on every row.
+- OBJECT and ARRAY columns are JSON (their declared type is kept in the catalog and reported, see
+  commands/columns.py); VARCHAR(n) lengths are not enforced; INT-family columns are BIGINT
+  (NUMBER(38,0) is DECIMAL(38,0)).
 - Comparing a VARIANT *column* (not a ``v:path``) to a string literal compares JSON text.
 - DATEADD on a DATE column yields a TIMESTAMP (only visibly-DATE arguments stay DATE).
 - HASH values differ from Snowflake's; identifiers differing only in case collide in DuckDB.
