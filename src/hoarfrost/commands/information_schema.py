@@ -71,6 +71,9 @@ def _tables(session: Context) -> pa.Table:
         "CREATED",
         "LAST_ALTERED",
         "COMMENT",
+        "IS_DYNAMIC",
+        "IS_ICEBERG",
+        "IS_HYBRID",
     ]
     comments = relation_comments(session, session.need_database())
     rows = [
@@ -88,6 +91,9 @@ def _tables(session: Context) -> pa.Table:
             o.created_on,
             o.created_on,
             comments.get((o.schema, o.name), o.comment),
+            "NO",
+            "NO",
+            "NO",
         ]
         for o, table_type in _relations(session)
     ]

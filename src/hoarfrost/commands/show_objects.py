@@ -257,6 +257,8 @@ def show_objects(session: Context, node: Show) -> Result:
         "owner",
         "retention_time",
         "owner_role_type",
+        "is_dynamic",
+        "is_iceberg",
     ]
     rows = []
     for r in found:
@@ -268,7 +270,7 @@ def show_objects(session: Context, node: Show) -> Result:
                 o.name,
                 o.database,
                 o.schema,
-                "VIEW" if r.kind == "VIEW" else _table_kind(r),
+                r.kind,  # SHOW OBJECTS says TABLE or VIEW (SHOW TABLES tells TRANSIENT apart)
                 comments.get(key, o.comment or ""),
                 o.props.get("CLUSTER_BY") or "",
                 sizes.get(key, 0) if r.kind == "TABLE" else 0,
@@ -276,6 +278,8 @@ def show_objects(session: Context, node: Show) -> Result:
                 o.owner,
                 "1",
                 "ROLE",
+                "N",
+                "N",
             )
         )
     return rows_result(cols, rows)

@@ -93,6 +93,11 @@ _TEMPLATES: dict[str, str] = {
         "ELSE CAST(floor(($0 - $1) * $3 / ($2 - $1)) AS BIGINT) + 1 END"
     ),
     "ByteLength": "strlen($0)",
+    # TO_TIMESTAMP_*(<timestamp expression>): sqlglot keeps these names when the argument is
+    # not a string; a number is seconds since the epoch
+    "TO_TIMESTAMP_NTZ": "CAST($0 AS TIMESTAMP)",
+    "TO_TIMESTAMP_LTZ": "CAST($0 AS TIMESTAMPTZ)",
+    "TO_TIMESTAMP_TZ": "CAST($0 AS TIMESTAMPTZ)",
     # BOOLAND / BOOLOR / BOOLXOR / BOOLNOT take numbers (non-zero is TRUE) or booleans
     "Booland": "(CAST($0 AS DOUBLE) <> 0 AND CAST($1 AS DOUBLE) <> 0)",
     "Boolor": "(CAST($0 AS DOUBLE) <> 0 OR CAST($1 AS DOUBLE) <> 0)",

@@ -1,0 +1,1 @@
+select order_id, {{ cents('amount') }} as cents from {{ ref('stg_orders') }}
