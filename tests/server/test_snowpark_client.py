@@ -61,8 +61,8 @@ out["iterated"] = len(list(s.table("SAVED").to_local_iterator()))
 out["batches"] = sum(len(b) for b in s.table("SAVED").to_pandas_batches())
 s.sql(
     "CREATE OR REPLACE PROCEDURE numbers(n INT) RETURNS TABLE (a INT, b VARCHAR) LANGUAGE PYTHON "
-    "RUNTIME_VERSION = '3.11' HANDLER = 'run' AS $$\ndef run(session, n):\n"
-    "    return [(i, str(i)) for i in range(n)]\n$$"
+    "RUNTIME_VERSION = '3.11' HANDLER = 'run' AS $$\\ndef run(session, n):\\n"
+    "    return [(i, str(i)) for i in range(n)]\\n$$"
 ).collect()
 out["table_procedure"] = [tuple(r) for r in s.call("numbers", 3).collect()]
 big = "x" * 10000  # over 8 KiB pickled: Snowpark stages it and refers to it with IMPORTS
