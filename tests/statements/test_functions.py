@@ -106,3 +106,22 @@ def test_functions_over_the_wire(connect: Connect) -> None:
     assert json.loads(row[0]) == {"a": 1}
     assert row[1] == dt.datetime(2025, 5, 25, 13, 27, 10)
     assert row[2] == "3.10"
+
+
+def test_variant_text_and_time_zones(con: hoarfrost.Connection) -> None:
+    con.execute("create table vt (data variant)")
+    con.execute('insert into vt select parse_json(\'{"name": "ann", "n": 1.5}\')')
+    row = con.execute(
+        "select to_varchar(data:name), data:name || '!', concat(data:name, 'x'), "
+        "object_keys(data) from vt"
+    ).fetchone()
+    assert row is not None
+    assert row[:3] == ("ann", "ann!", "annx") and json.loads(row[3]) == ["name", "n"]
+    # CONVERT_TIMEZONE(target, ntz): the same instant (an NTZ is read in the session's UTC)
+    instant = one(
+        con, "select convert_timezone('America/New_York', '2024-01-01 12:00:00'::timestamp_ntz)"
+    )
+    assert instant == dt.datetime(2024, 1, 1, 12, 0, tzinfo=dt.timezone.utc)
+    assert one(
+        con, "select convert_timezone('UTC', 'Asia/Tokyo', '2024-01-01 12:00:00'::timestamp_ntz)"
+    ) == dt.datetime(2024, 1, 1, 21, 0)

@@ -152,13 +152,26 @@ def text_of_variants(tree: exp.Expr) -> exp.Expr:
     JSON (the reference casts VARIANT to VARCHAR without quotes). Runs before variant_access, so
     paths are still exp.JSONExtract."""
 
+    def text(arg: exp.Expr) -> exp.Expr:
+        return exp.cast(arg.copy(), "VARCHAR") if _visibly_json(arg) else arg
+
     def fix(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.ToChar) and node.args.get("format") is None:
+            arg = node.this
+            return exp.cast(arg.copy(), "VARCHAR") if _visibly_json(arg) else node
+        if isinstance(node, exp.DPipe):
+            node.set("this", text(node.this))
+            node.set("expression", text(node.expression))
+            return node
+        if isinstance(node, exp.Concat):
+            node.set("expressions", [text(e) for e in node.expressions])
+            return node
         arg = node.this
         if isinstance(arg, exp.Expr) and _visibly_json(arg):
             node.set("this", exp.cast(arg.copy(), "VARCHAR"))
         return node
 
-    return _each(tree, _TEXT_FUNCTIONS, fix)
+    return _each(tree, (*_TEXT_FUNCTIONS, exp.ToChar, exp.DPipe, exp.Concat), fix)
 
 
 # --- date and time ------------------------------------------------------------------------
@@ -211,6 +224,19 @@ def timestamp_literals(tree: exp.Expr) -> exp.Expr:
         return node
 
     return _each(tree, exp.Cast, fix)
+
+
+def convert_timezone_instants(tree: exp.Expr) -> exp.Expr:
+    """CONVERT_TIMEZONE(target, ts): the same instant as a TIMESTAMP_TZ (a TIMESTAMP_NTZ is read
+    in the session's time zone, UTC); DuckDB's ``AT TIME ZONE`` on a naive timestamp would read
+    it as the target zone's wall clock instead. The instant is kept; its offset is UTC's."""
+
+    def fix(node: exp.ConvertTimezone) -> exp.Expr:
+        if node.args.get("source_tz") is not None or node.args.get("timestamp") is None:
+            return node
+        return exp.cast(node.args["timestamp"].copy(), "TIMESTAMPTZ")
+
+    return _each(tree, exp.ConvertTimezone, fix)
 
 
 def dateadd_strings(tree: exp.Expr) -> exp.Expr:
@@ -354,6 +380,7 @@ EARLY_FUNCTION_TRANSFORMS = [
     text_of_variants,
     timestamp_literals,
     dateadd_strings,
+    convert_timezone_instants,
 ]
 
 FUNCTION_TRANSFORMS = [
