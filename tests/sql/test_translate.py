@@ -475,6 +475,14 @@ def test_bad_input_raises_only_our_errors(sql: str) -> None:
             'SELECT * FROM "T" WHERE "A" NOT BETWEEN 1 AND 2',
         ),
         (
+            "SELECT * FROM t WHERE a NOT IN (SELECT b FROM u)",
+            'SELECT * FROM "T" WHERE "A" NOT IN (SELECT "B" FROM "U")',
+        ),
+        (
+            "SELECT * FROM t WHERE a <> ALL (SELECT b FROM u)",
+            'SELECT * FROM "T" WHERE "A" NOT IN (SELECT "B" FROM "U")',
+        ),
+        (
             "SELECT * FROM t WHERE NOT (a = 1 OR b = 2)",
             'SELECT * FROM "T" WHERE NOT ("A" = 1 OR "B" = 2)',
         ),

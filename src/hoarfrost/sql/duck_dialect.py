@@ -39,6 +39,16 @@ class _Generator(DuckDB.Generator):  # type: ignore[misc,name-defined,valid-type
             return f"{self.sql(inner, 'this')} NOT IN ({self.sql(body)})"
         return super().not_sql(expression)
 
+    def neq_sql(self, expression: exp.NEQ) -> str:
+        # Snowflake's parser reads `x NOT IN (SELECT ...)` as `x <> ALL (SELECT ...)`: the
+        # same three-valued logic, but DuckDB plans only the NOT IN form as an anti join.
+        right = expression.expression
+        if isinstance(right, exp.All):
+            query = right.this.this if isinstance(right.this, exp.Subquery) else right.this
+            if isinstance(query, exp.Query):
+                return f"{self.sql(expression, 'this')} NOT IN ({self.sql(query)})"
+        return str(super().neq_sql(expression))
+
 
 class _HoarfrostDuckDB(DuckDB):
     Generator = _Generator  # type: ignore[misc,assignment]
