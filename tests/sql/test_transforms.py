@@ -126,12 +126,15 @@ def test_variant_comparisons() -> None:
 
 def test_flatten() -> None:
     out = apply(t.flatten, "select f.value from x, lateral flatten(input => x.v) f")
-    assert "JSON_EACH(TO_JSON(X.V))" in out and 'AS "VALUE"' in out
+    # unnested in a projection, which keeps the elements' order (a lateral json_each does not)
+    assert "UNNEST(CASE WHEN JSON_TYPE(TO_JSON(X.V)) = 'ARRAY'" in out and 'AS "VALUE"' in out
     assert out.endswith("AS F(SEQ, KEY, PATH, INDEX, VALUE, THIS)")
     table = apply(t.flatten, "select * from table(flatten(input => v, outer => true))")
     assert "LEFT JOIN JSON_EACH" in table
     assert run("select count(*) from table(flatten(input => parse_json('[1, 2, 3]')))") == 3
     assert run("select count(*) from table(flatten(input => parse_json('5')))") == 0
+    ordered = "select list(value) from table(flatten(input => parse_json('[3, 1, 2]')))"
+    assert run(ordered) == ["3", "1", "2"]
 
 
 def test_values_columns() -> None:

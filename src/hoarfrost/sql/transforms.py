@@ -327,8 +327,24 @@ SELECT CAST(1 AS BIGINT) AS "SEQ",
   _e.value AS "VALUE",
   {_FLATTEN_INPUT} AS "THIS"
 """
+# Without OUTER: DuckDB's lateral json_each comes back in reverse order, so the elements are
+# unnested in a projection (which keeps their order): an array's elements with their indexes, an
+# object's values with their keys.
+_FLATTEN_UNNESTED = f"""
+SELECT CAST(1 AS BIGINT) AS "SEQ", _u.k AS "KEY",
+  CASE WHEN _u.i IS NULL THEN _u.k ELSE '[' || _u.i || ']' END AS "PATH",
+  _u.i AS "INDEX", _u.v AS "VALUE", {_FLATTEN_INPUT} AS "THIS"
+FROM (SELECT
+  unnest(CASE WHEN json_type({_FLATTEN_INPUT}) = 'ARRAY'
+    THEN range(CAST(json_array_length({_FLATTEN_INPUT}) AS BIGINT)) END) AS i,
+  unnest(CASE WHEN json_type({_FLATTEN_INPUT}) = 'OBJECT'
+    THEN json_keys({_FLATTEN_INPUT}) END) AS k,
+  unnest(CASE WHEN json_type({_FLATTEN_INPUT}) = 'ARRAY' THEN CAST({_FLATTEN_INPUT} AS JSON[])
+    ELSE list_transform(json_keys({_FLATTEN_INPUT}),
+      lambda kk: json_extract({_FLATTEN_INPUT}, '$."' || kk || '"')) END) AS v) AS _u
+"""
 _FLATTEN = {
-    False: f"{_FLATTEN_COLUMNS} FROM json_each({_FLATTEN_INPUT}) AS _e WHERE _e.fullkey <> '$'",
+    False: _FLATTEN_UNNESTED,
     True: f"""{_FLATTEN_COLUMNS} FROM (SELECT 1) AS _one
       LEFT JOIN json_each({_FLATTEN_INPUT}) AS _e ON _e.fullkey <> '$'""",
 }

@@ -239,6 +239,17 @@ def convert_timezone_instants(tree: exp.Expr) -> exp.Expr:
     return _each(tree, exp.ConvertTimezone, fix)
 
 
+def object_keys(tree: exp.Expr) -> exp.Expr:
+    """OBJECT_KEYS(o): a JSON array of the keys (DuckDB's json_keys is a list). Early, so the
+    engine's own json_keys calls (FLATTEN) are left alone."""
+
+    def fix(node: exp.JSONKeys) -> exp.Expr:
+        keys = _func("json_keys", _func("to_json", node.this.copy()))
+        return _func("to_json", keys)
+
+    return _each(tree, exp.JSONKeys, fix)
+
+
 def dateadd_strings(tree: exp.Expr) -> exp.Expr:
     """DATEADD(unit, n, '<text>'): the reference reads the text as a TIMESTAMP_NTZ (time of day
     kept), where DuckDB would read a DATE."""
@@ -381,6 +392,7 @@ EARLY_FUNCTION_TRANSFORMS = [
     timestamp_literals,
     dateadd_strings,
     convert_timezone_instants,
+    object_keys,
 ]
 
 FUNCTION_TRANSFORMS = [

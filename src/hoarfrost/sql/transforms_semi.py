@@ -60,7 +60,6 @@ _TEMPLATES: dict[str, str] = {
         "json_extract(to_json($0), '$.\"' || list_filter(json_keys(to_json($0)), "
         "lambda k: lower(k) = lower($1))[1] || '\"')"
     ),
-    "JSONKeys": "to_json(json_keys(to_json($0)))",
     "ObjectInsert": "json_merge_patch(to_json($0), json_object(CAST($1 AS VARCHAR), $2))",
     "IS_BOOLEAN": "json_type(to_json($0)) = 'BOOLEAN'",
     "IS_INTEGER": "json_type(to_json($0)) IN ('BIGINT', 'UBIGINT')",
