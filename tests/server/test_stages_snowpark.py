@@ -32,7 +32,7 @@ session.write_pandas(frame, "SP_T", auto_create_table=True)
 res["table"] = [list(r) for r in session.table("SP_T").sort("A").collect()]
 res["unload"] = session.table("SP_T").write.copy_into_location(
     "@sp_st/unl/", file_format_type="csv", header=True, overwrite=True)[0].rows_unloaded
-# session.close() sends SYSTEM$CANCEL_ALL_QUERIES, which hoarfrost does not answer yet
+session.close()
 print(json.dumps(res))
 """
 
