@@ -138,3 +138,18 @@ def test_result_scan_reads_a_streamed_result(connect: Connect) -> None:
     with pytest.raises(ProgrammingError) as info:
         cur.execute(f"select count(*) from table(result_scan('{too_big}'))")
     assert info.value.errno == 709
+
+
+def test_narrow_and_wide_numbers_in_one_chunked_result(connect: Connect) -> None:
+    cur = connect().cursor()
+    sql = (
+        "select id, (id * 1.5)::number(18,1) narrow, "
+        "(id + 123456789012345678901234567.5)::number(38,1) wide "
+        f"from (select range id from range({BIG})) order by id"
+    )
+    rows = cur.execute(sql).fetchall()
+    assert rows[3] == (3, Decimal("4.5"), Decimal("123456789012345678901234570.5"))
+    assert rows[-1][1] == Decimal(BIG - 1) * Decimal("1.5") and len(rows) == BIG
+    assert [d.scale for d in cur.description] == [0, 1, 1]
+    frame = cur.execute(sql).fetch_pandas_all()
+    assert len(frame) == BIG and frame["NARROW"].iloc[3] == 4.5

@@ -2,7 +2,7 @@
 column metadata, in the physical encodings the connectors' Arrow converters read
 (snowflake-connector-python ``nanoarrow_cpp/ArrowIterator``, the 5.x line's core alike):
 
-    FIXED          int64 (scale 0) or decimal128(p, s); metadata precision, scale
+    FIXED          int64 (p <= 18: unscaled) or decimal128(p, s); metadata precision, scale
     REAL           float64
     TEXT           utf8; metadata charLength, byteLength
     VARIANT/OBJECT/ARRAY   utf8 JSON text
@@ -70,10 +70,29 @@ def _fixed(column: Column, array: pa.Array) -> pa.Array:
     if pa.types.is_decimal(array.type):
         if array.type.scale == 0 and array.type.precision <= 18:
             return array.cast(pa.int64())
-        return array
+        # NUMBER(p <= 18, s) goes as its unscaled int64 values, as the reference sends it (the
+        # connectors make floats of it for pandas, not Decimal objects); one type per column
+        # for the whole result: the 5.x connector reads every chunk with the first's schema.
+        unscaled = _unscaled_int64(array) if array.type.precision <= 18 else None
+        return array if unscaled is None else unscaled
     if pa.types.is_integer(array.type):
         return array.cast(pa.int64())
     return array.cast(pa.decimal128(column.precision or 38, column.scale or 0))
+
+
+def _unscaled_int64(array: pa.Array) -> pa.Array | None:
+    """The unscaled values of a decimal128 array as int64, or ``None`` when one does not fit."""
+    if not isinstance(array.type, pa.Decimal128Type) or len(array) == 0:
+        return None
+    words = np.frombuffer(array.buffers()[1], dtype=np.int64)
+    words = words[2 * array.offset : 2 * (array.offset + len(array))].reshape(-1, 2)
+    low, high = words[:, 0], words[:, 1]
+    fits = high == (low >> 63)  # the high word only extends the sign
+    valid = None if array.null_count == 0 else array.is_valid().to_numpy(zero_copy_only=False)
+    if not (fits.all() if valid is None else fits[valid].all()):
+        return None
+    mask = None if valid is None else ~valid
+    return pa.array(np.where(fits, low, 0), pa.int64(), mask=mask)
 
 
 def _real(column: Column, array: pa.Array) -> pa.Array:
@@ -168,32 +187,27 @@ _CONVERTERS: dict[str, Converter] = {
 
 
 class SnowflakeArrow:
-    """Converts the record batches of one result, all to the same schema."""
+    """Converts the record batches of one result (one schema for all of them)."""
 
     def __init__(self, columns: list[Column]):
         self.columns = columns
-        self.schema: pa.Schema | None = None
+        self._schemas: dict[tuple[pa.DataType, ...], pa.Schema] = {}
 
     def convert(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         arrays = [
             _CONVERTERS.get(column.type, _text)(column, batch.column(i))
             for i, column in enumerate(self.columns)
         ]
-        if self.schema is None:
-            self.schema = pa.schema(
+        types = tuple(a.type for a in arrays)
+        schema = self._schemas.get(types)
+        if schema is None:
+            schema = self._schemas[types] = pa.schema(
                 [
-                    pa.field(c.name, a.type, nullable=True, metadata=_meta(c))
-                    for c, a in zip(self.columns, arrays, strict=True)
+                    pa.field(c.name, t, nullable=True, metadata=_meta(c))
+                    for c, t in zip(self.columns, types, strict=True)
                 ]
             )
-        arrays = [
-            a if a.type == f.type else a.cast(f.type)
-            for a, f in zip(arrays, self.schema, strict=True)
-        ]
-        return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
-
-    def convert_table(self, table: pa.Table) -> list[pa.RecordBatch]:
-        return [self.convert(b) for b in table.to_batches() if b.num_rows]
+        return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
 def ipc_stream(schema: pa.Schema, batches: list[pa.RecordBatch]) -> bytes:

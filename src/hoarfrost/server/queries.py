@@ -248,31 +248,33 @@ def _arrow_rows(result: Result, sink: ChunkSink | None) -> dict[str, Any]:
                 continue
             batch = arrow.convert(raw)
             total += batch.num_rows
-            if sink is None or (spool is None and total <= FIRST_ROWS):
+            same = not first or batch.schema == first[0].schema
+            if sink is None or (spool is None and total <= FIRST_ROWS and same):
                 first.append(batch)
                 continue
             if spool is None:  # this batch crosses the inline limit: its head goes inline
                 head = batch.num_rows - (total - FIRST_ROWS)
-                if head > 0:
+                if head > 0 and same:
                     first.append(batch.slice(0, head))
                     batch = batch.slice(head)
                 spool = sink.store.new(result.query_id)
+            if pending and batch.schema != pending[0].schema:
+                spool.add(ipc_stream(pending[0].schema, pending), pending_rows)
+                pending, pending_rows = [], 0
             pending.append(batch)
             pending_rows += batch.num_rows
             if pending_rows >= CHUNK_ROWS:
-                assert arrow.schema is not None
-                spool.add(ipc_stream(arrow.schema, pending), pending_rows)
+                spool.add(ipc_stream(pending[0].schema, pending), pending_rows)
                 pending, pending_rows = [], 0
     except Error:
         raise
     except Exception as exc:  # a failure while DuckDB streams (a UDF, a cast) is the query's
         raise translate_exception(exc) from None
     if spool is not None and pending:
-        assert arrow.schema is not None
-        spool.add(ipc_stream(arrow.schema, pending), pending_rows)
+        spool.add(ipc_stream(pending[0].schema, pending), pending_rows)
     out: dict[str, Any] = {
         "queryResultFormat": "arrow",
-        "rowsetBase64": b64(ipc_stream(arrow.schema, first)) if first and arrow.schema else "",
+        "rowsetBase64": b64(ipc_stream(first[0].schema, first)) if first else "",
         "total": total,
         "returned": total,
     }
