@@ -73,7 +73,10 @@ def run_ordinary(session: Context, node: Ordinary) -> Result:
         )
         if as_sent or not node.params:
             with _registered(session, pre.virtual_tables, scans):
-                translation = translate(sql)
+                rewrite_kept = not as_sent and not (
+                    pre.virtual_tables or scans or prepared.temp_tables
+                )
+                translation = _translation(session, sql, rewrite_kept)
                 if not node.params or len(translation.statements) == 1:
                     if as_sent:
                         plans.keep(key, translation)
@@ -86,6 +89,21 @@ def run_ordinary(session: Context, node: Ordinary) -> Result:
                     return result
     # Rewritten by the engine, or several DuckDB statements: the values go in as literals.
     return run_ordinary(session, _inlined(node))
+
+
+def _translation(session: Context, sql: str, keep: bool) -> Translation:
+    """The translation of the engine's rewrite of a statement (its user function calls named
+    after their DuckDB registrations): the same rewrite translates the same way, so with
+    ``keep`` (no per-run names in it: virtual tables, RESULT_SCANs, UDTF results) it is kept."""
+    if not keep:
+        return translate(sql)
+    plans = plan_cache(session.engine)
+    key = plans.key(sql, session.database, session.schema)
+    kept = plans.translation(key)
+    if kept is None:
+        kept = translate(sql)
+        plans.keep(key, kept)
+    return kept
 
 
 @contextmanager
