@@ -1,7 +1,7 @@
 """Snowpark benchmark (issue 13): a UDF registered from the Snowpark client vs the same UDF made
 with SQL, and the first call of a procedure that gets a real Snowpark Session.
 
-    .venv/bin/python bench/snowpark.py [--rows 2000000] [--repeat 3]
+    .venv/bin/python bench/snowpark.py [--rows 4000000] [--repeat 5]
 
 Runs `hoarfrost serve` over a throwaway account, a local authenticated pypiserver hosting the real
 Snowpark wheels (downloaded once), and snowflake-snowpark-python 1.56 in its own venv (built once,
@@ -81,8 +81,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("--rows", type=int, default=2_000_000)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--rows", type=int, default=4_000_000)
+    ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args()
     python = snowpark_python()
     with tempfile.TemporaryDirectory(prefix="hoarfrost-bench-snowpark-") as tmp:
