@@ -133,3 +133,11 @@ def test_show_over_the_wire(connect: Connect) -> None:
     cur.execute("show columns in table wire_show")
     assert json.loads(cur.fetchall()[0][3])["length"] == 7
     assert cur.execute("show warehouses").fetchall()[0][0] == "HOARFROST_WH"
+
+
+def test_describe_table_flags_keys(con: hoarfrost.Connection) -> None:
+    cur = con.execute("describe table t1")
+    names = [d[0] for d in cur.description]
+    assert names[5:7] == ["primary key", "unique key"] and names[-1] == "privacy domain"
+    flags = {r[0]: (r[5], r[6]) for r in cur.fetchall()}
+    assert flags == {"ID": ("Y", "N"), "B": ("N", "Y")}

@@ -322,11 +322,26 @@ def _schema_created(session: Context, obj: CatalogObject) -> Any:
     return _database_created(session, obj.database)
 
 
+def _key_columns(session: Context, db: str, schema: str, table: str) -> dict[str, set[str]]:
+    """The table's PRIMARY KEY and UNIQUE columns, as DESCRIBE TABLE flags them."""
+    rows = session.run_internal(
+        "SELECT constraint_type, constraint_column_names FROM duckdb_constraints() WHERE "
+        "database_name = ? AND schema_name = ? AND table_name = ? AND constraint_type IN "
+        "('PRIMARY KEY', 'UNIQUE')",
+        [db, schema, table],
+    ).fetchall()
+    keys: dict[str, set[str]] = {"PRIMARY KEY": set(), "UNIQUE": set()}
+    for kind, names in rows:
+        keys[kind].update(names)
+    return keys
+
+
 def describe_table(session: Context, node: Describe) -> Result:
     db, schema, name = session.qualify(node.name)
     columns = table_columns(session, db, schema, name).get(name)
     if not columns:
         raise not_found(f"{db}.{schema}.{name}")
+    keys = _key_columns(session, db, schema, name)
     out = [
         (
             c.name,
@@ -334,11 +349,12 @@ def describe_table(session: Context, node: Describe) -> Result:
             "COLUMN",
             "Y" if c.nullable else "N",
             c.default,
-            "N",
-            "N",
+            "Y" if c.name in keys["PRIMARY KEY"] else "N",
+            "Y" if c.name in keys["UNIQUE"] else "N",
             None,
             None,
             c.comment,
+            None,
             None,
         )
         for c in columns
@@ -355,6 +371,7 @@ def describe_table(session: Context, node: Describe) -> Result:
         "expression",
         "comment",
         "policy name",
+        "privacy domain",
     ]
     return rows_result(cols, out, "DESCRIBE")
 
