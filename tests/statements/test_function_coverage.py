@@ -458,3 +458,13 @@ def test_other_functions_values(con: hoarfrost.Connection) -> None:
     ).fetchall()
     assert [r[0] for r in events] == [0, 1, 2]
     assert one(con, "select current_account_name()") == "HOARFROST"
+
+
+def test_split_to_table(con: hoarfrost.Connection) -> None:
+    rows = con.execute("select t.index, t.value from table(split_to_table('a,b,c', ',')) t")
+    assert rows.fetchall() == [(1, "a"), (2, "b"), (3, "c")]
+    joined = con.execute(
+        "select p.s, t.value from p, table(split_to_table(p.s || ',z', ',')) t "
+        "where p.x = 1 order by t.index"
+    ).fetchall()
+    assert joined == [("a", "a"), ("a", "z")]

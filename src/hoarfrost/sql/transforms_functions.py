@@ -18,7 +18,11 @@ from typing import Any
 
 from sqlglot import exp
 
-from hoarfrost.sql.transforms_semi import semi_structured_functions, window_functions
+from hoarfrost.sql.transforms_semi import (
+    semi_structured_functions,
+    split_to_table,
+    window_functions,
+)
 
 __all__ = ["EARLY_FUNCTION_TRANSFORMS", "FUNCTION_TRANSFORMS"]
 
@@ -407,4 +411,5 @@ FUNCTION_TRANSFORMS = [
     unqualified_set_targets,
     semi_structured_functions,  # after variant_constructors: its templates hold DuckDB structs
     window_functions,
+    split_to_table,
 ]

@@ -14,7 +14,7 @@ import re
 import sqlglot
 from sqlglot import exp
 
-__all__ = ["semi_structured_functions", "window_functions"]
+__all__ = ["semi_structured_functions", "split_to_table", "window_functions"]
 
 _L = "CAST(to_json($0) AS JSON[])"
 _KEYED = "list_transform({list}, lambda e: {{'n': TRY_CAST(e AS DOUBLE), 's': e}})"
@@ -184,6 +184,28 @@ def semi_structured_functions(tree: exp.Expr) -> exp.Expr:
         if node is tree:
             return new
         node.replace(new)
+    return tree
+
+
+# SPLIT_TO_TABLE(s, delimiter): one row per part, with its 1-based INDEX, in order.
+_SPLIT_TO_TABLE = (
+    'SELECT CAST(1 AS BIGINT) AS "SEQ", _p.i AS "INDEX", _p.v AS "VALUE" FROM (SELECT '
+    "unnest(string_split($0, $1)) AS v, unnest(range(1, len(string_split($0, $1)) + 1)) AS i) "
+    "AS _p"
+)
+
+
+def split_to_table(tree: exp.Expr) -> exp.Expr:
+    """TABLE(SPLIT_TO_TABLE(s, d)) [AS t]: a subquery with the reference's SEQ, INDEX, VALUE."""
+    for node in list(tree.find_all(exp.TableFromRows)):
+        call = node.this
+        if not isinstance(call, exp.SplitToTable):
+            continue
+        select = _fill(_SPLIT_TO_TABLE, [call.this, call.expression])
+        alias = node.args.get("alias")
+        name = alias.this if alias is not None and alias.this else exp.to_identifier("SPLIT")
+        columns = [c.copy() for c in alias.columns] if alias is not None else []
+        node.replace(exp.Subquery(this=select, alias=exp.TableAlias(this=name, columns=columns)))
     return tree
 
 
