@@ -16,7 +16,9 @@ from hoarfrost.catalog.store import CatalogObject
 from hoarfrost.engine.context import Context, Handler, ParameterRows, VirtualTable
 from hoarfrost.engine.result import Result, rows_result
 from hoarfrost.engine.udf import udf_service
-from hoarfrost.sql.ast import Describe, Show
+from hoarfrost.errors import InsufficientPrivileges
+from hoarfrost.sql.arguments import name_argument
+from hoarfrost.sql.ast import Describe, Show, quote_ident
 
 __all__ = ["EXTRA_PARAMETER_ROWS", "HANDLERS", "VIRTUAL_TABLES"]
 
@@ -32,6 +34,41 @@ def _imports_text(records: list[dict[str, str]]) -> str:
 
 def _installed(routine: Routine) -> list[str]:
     return routine.lock.installed_packages()
+
+
+# -- GET_DDL -------------------------------------------------------------------------------
+def routine_ddl(session: Context, kind: str, text: str) -> str:
+    """GET_DDL('FUNCTION' | 'PROCEDURE', 'name[(types)]'): the statement that makes it now."""
+    name_text, _, types = text.partition("(")
+    arg_types = [t.strip() for t in types.rstrip(") ").split(",") if t.strip()] if types else None
+    routine = find_routine(session, kind, name_argument(name_text.strip()), arg_types)
+    if _body_hidden(session, routine):
+        raise InsufficientPrivileges(
+            "SQL access control error:\nInsufficient privileges to operate on "
+            f"{kind.lower()} '{routine.name}': the definition of a secure {kind.lower()} is "
+            "shown to its owner only."
+        )
+    p = routine.props
+    words = ["create or replace"]
+    if p.get("secure"):
+        words.append("SECURE")
+    if p.get("udf_kind") == "aggregate":
+        words.append("AGGREGATE")
+    lines = [
+        f"{' '.join(words)} {kind} {quote_ident(routine.name)}{routine.signature_text()}",
+        f"RETURNS {routine.returns_text()}",
+        "LANGUAGE PYTHON",
+        f"RUNTIME_VERSION = '{p['runtime_version']}'",
+    ]
+    packages = p.get("artifact_repository_packages") or p.get("packages") or []
+    if p.get("artifact_repository"):
+        lines.append(f"ARTIFACT_REPOSITORY = {p['artifact_repository']}")
+    if packages:
+        lines.append("PACKAGES = (" + ", ".join(f"'{x}'" for x in packages) + ")")
+    lines.append(f"HANDLER = '{p['handler']}'")
+    if kind == "PROCEDURE":
+        lines.append(f"EXECUTE AS {p.get('execute_as') or 'OWNER'}")
+    return "\n".join(lines) + "\nAS '" + str(p["body"]).replace("'", "\\'") + "';"
 
 
 # -- DESCRIBE ------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from hoarfrost.catalog.relations import relation
 from hoarfrost.catalog.relations import schema as schema_record
 from hoarfrost.catalog.store import CatalogObject
 from hoarfrost.commands.columns import ColumnInfo, relation_comments, table_columns
+from hoarfrost.commands.function_info import routine_ddl
 from hoarfrost.engine.context import Context, Handler, SystemFunction
 from hoarfrost.engine.result import Result, rows_result
 from hoarfrost.errors import InvalidValue
@@ -515,16 +516,20 @@ def _ddl_name(session: Context, text: str) -> tuple[str, str, str]:
 
 
 def get_ddl(session: Context, args: list[str]) -> str:
-    """GET_DDL('TABLE' | 'VIEW', '<name>'): the statement that makes the object as it is now."""
+    """GET_DDL('TABLE' | 'VIEW' | 'FUNCTION' | 'PROCEDURE', '<name>'): the statement that makes
+    the object as it is now."""
     if len(args) < 2:
         raise InvalidValue("SQL compilation error:\nGET_DDL takes an object type and a name.")
     kind = args[0].strip().upper()
+    if kind in ("FUNCTION", "PROCEDURE"):
+        return routine_ddl(session, kind, args[1])
     db, schema, name = _ddl_name(session, args[1])
     found = relations(session, db, schema, name)
     if kind not in ("TABLE", "VIEW") or not found or found[0].kind != kind:
         if kind not in ("TABLE", "VIEW"):
             raise InvalidValue(
-                f"SQL compilation error:\nGET_DDL of {kind} is not supported; use TABLE or VIEW."
+                f"SQL compilation error:\nGET_DDL of {kind} is not supported; use TABLE, VIEW, "
+                "FUNCTION or PROCEDURE."
             )
         raise not_found(name)
     r = found[0]
