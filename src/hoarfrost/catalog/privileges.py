@@ -47,6 +47,8 @@ OBJECT_PRIVILEGES: dict[str, frozenset[str]] = {
             "MONITOR",
             "MONITOR EXECUTION",
             "APPLY PACKAGES POLICY",
+            "APPLY TAG",
+            "CREATE TAG",
             "EXECUTE TASK",
         }
     ),
@@ -66,6 +68,7 @@ OBJECT_PRIVILEGES: dict[str, frozenset[str]] = {
             "CREATE SEQUENCE",
             "CREATE ARTIFACT REPOSITORY",
             "CREATE PACKAGES POLICY",
+            "CREATE TAG",
         }
     ),
     "TABLE": frozenset({"SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES"}),
@@ -78,6 +81,7 @@ OBJECT_PRIVILEGES: dict[str, frozenset[str]] = {
     "PACKAGES POLICY": frozenset({"USAGE", "APPLY"}),
     "STAGE": frozenset({"USAGE", "READ", "WRITE"}),
     "FILE FORMAT": frozenset({"USAGE"}),
+    "TAG": frozenset({"APPLY", "READ"}),
     "SEQUENCE": frozenset({"USAGE"}),
     "ROLE": frozenset(),
     "USER": frozenset({"MONITOR"}),

@@ -321,5 +321,6 @@ HANDLERS: dict[tuple[str, str], Handler] = {
         "USER",
         "STAGE",
         "FILE FORMAT",
+        "TAG",
     )
 }

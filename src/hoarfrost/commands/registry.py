@@ -31,6 +31,7 @@ from hoarfrost.commands import (
     staged_queries,
     stages,
     system_functions,
+    tags,
     transactions,
     unload,
     users,
@@ -57,6 +58,7 @@ REGISTRY = Registry(
         **grants.HANDLERS,
         **grant_info.HANDLERS,
         **users.HANDLERS,
+        **tags.HANDLERS,
         **packages.HANDLERS,
         **functions.HANDLERS,
         # Creating or dropping a database or schema forgets the routines' cached names.
@@ -74,6 +76,7 @@ REGISTRY = Registry(
         **system_functions.SYSTEM_FUNCTIONS,
         **transactions.SYSTEM_FUNCTIONS,
         **roles.SYSTEM_FUNCTIONS,
+        **tags.SYSTEM_FUNCTIONS,
         **show_objects.SYSTEM_FUNCTIONS,
         **packages.SYSTEM_FUNCTIONS,
         **network.SYSTEM_FUNCTIONS,

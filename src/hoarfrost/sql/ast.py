@@ -174,6 +174,17 @@ class Call:
 
 
 @dataclass
+class SetTags:
+    """``ALTER <kind> name SET TAG t = 'v', ... | UNSET TAG t, ...``."""
+
+    kind: str
+    name: Name
+    if_exists: bool = False
+    set: list[tuple[Name, str]] = field(default_factory=list)
+    unset: list[Name] = field(default_factory=list)
+
+
+@dataclass
 class Explain:
     """``EXPLAIN [USING TEXT | JSON | TABULAR] <query>``."""
 
@@ -337,6 +348,7 @@ Parsed = (
     | Call
     | AnonymousProcedure
     | Explain
+    | SetTags
     | Ordinary
     | SessionStatement
     | Put

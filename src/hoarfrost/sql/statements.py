@@ -35,6 +35,7 @@ from hoarfrost.sql.names import parse_name
 from hoarfrost.sql.parser import TokenCursor
 from hoarfrost.sql.session_statements import HEADS as SESSION_HEADS
 from hoarfrost.sql.stage_statements import STAGE_HEADS
+from hoarfrost.sql.tag_statements import parse_create_tag, parse_tag_alter
 from hoarfrost.sql.tokens import Statement
 
 __all__ = ["parse"]
@@ -53,6 +54,7 @@ _KINDS: list[tuple[tuple[str, ...], str]] = [
     (("ROLE",), "ROLE"),
     (("USER",), "USER"),
     (("STAGE",), "STAGE"),
+    (("TAG",), "TAG"),
     (("FILE FORMAT",), "FILE FORMAT"),
     (("FILE", "FORMAT"), "FILE FORMAT"),
 ]
@@ -84,6 +86,7 @@ _PLURALS: list[tuple[tuple[str, ...], str]] = [
     (("COLUMNS",), "COLUMN"),
     (("VARIABLES",), "VARIABLE"),
     (("STAGES",), "STAGE"),
+    (("TAGS",), "TAG"),
     (("FILE", "FORMATS"), "FILE FORMAT"),
     (("PRIMARY", "KEYS"), "PRIMARY KEY"),
     (("UNIQUE", "KEYS"), "UNIQUE KEY"),
@@ -196,6 +199,8 @@ def _create(cur: TokenCursor) -> Parsed:
         )
     name = cur.name()
     node = Create(kind, name, {}, or_replace, if_not_exists, temporary, secure)
+    if kind == "TAG":
+        return parse_create_tag(cur, node)
     if aggregate:
         node.flags["AGGREGATE"] = "TRUE"  # a Python UDAF (accumulate / merge / finish)
     if kind in _FUNCTION_KINDS:
@@ -277,6 +282,9 @@ def _props_with_commas(cur: TokenCursor) -> dict:
 # --- ALTER -------------------------------------------------------------------------------
 def _alter(cur: TokenCursor) -> Parsed:
     cur.expect("ALTER")
+    tags = parse_tag_alter(cur)
+    if tags is not None:
+        return tags
     if cur.accept("ACCOUNT"):
         return _alter_set_unset(cur, Alter("ACCOUNT", None))
     if cur.accept("SESSION"):
