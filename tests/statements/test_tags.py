@@ -75,3 +75,14 @@ def test_setting_a_tag_needs_apply_and_ownership(con: hoarfrost.Connection, tmp_
             tess.execute("ALTER TABLE t SET TAG pii = 'x'")  # not her table
         assert info.value.errno in (2003, 3001)
     assert value(con, "pii", "hers", "table") == "x"
+
+
+def test_with_tag_at_creation(con: hoarfrost.Connection) -> None:
+    con.execute("CREATE TABLE tagged (a INT) WITH TAG (cost_center = 'eng', pii = 'none')")
+    assert value(con, "cost_center", "tagged", "table") == "eng"
+    assert value(con, "pii", "tagged", "table") == "none"
+    with pytest.raises(hoarfrost.ProgrammingError) as info:
+        con.execute("CREATE TABLE refused (a INT) WITH TAG (cost_center = 'sales')")
+    assert "ALLOWED_VALUES" in str(info.value)
+    tables = [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables")]
+    assert "REFUSED" not in tables  # checked before the table was made

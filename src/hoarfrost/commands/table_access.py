@@ -12,14 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from hoarfrost.catalog.lookup import display_name, not_found
+from hoarfrost.catalog.lookup import display_name, find, not_found
 from hoarfrost.catalog.privileges import has_privilege
 from hoarfrost.catalog.relations import database, forget, record, relation, rename, schema
 from hoarfrost.catalog.scope import TempKey
 from hoarfrost.catalog.store import CatalogObject
 from hoarfrost.engine.context import Context
-from hoarfrost.errors import InsufficientPrivileges
+from hoarfrost.errors import InsufficientPrivileges, InvalidValue
 from hoarfrost.sql.access import Access
+from hoarfrost.sql.ast import Name
 
 __all__ = ["authorize"]
 
@@ -134,8 +135,29 @@ def _create(session: Context, access: Access, key: tuple[str, str, str]) -> Step
         )
     if existing is not None and not access.replace:
         return lambda: None  # IF NOT EXISTS on an existing object, or DuckDB refuses it
-    obj = CatalogObject(access.kind, *key, owner=session.role, props=details)
-    return lambda: record(session.catalog, obj)
+    tags = [(_tag(session, k[4:], v), v) for k, v in details.items() if k.startswith("TAG:")]
+    props = {k: v for k, v in details.items() if not k.startswith("TAG:")}
+    obj = CatalogObject(access.kind, *key, owner=session.role, props=props)
+
+    def step() -> None:
+        record(session.catalog, obj)
+        for tag, value in tags:  # WITH TAG (t = 'v'): the new object carries the values
+            session.catalog.set_param(
+                "TAG", f"{access.kind}:{'.'.join(key)}", tag.qualified.replace('"', ""), value
+            )
+
+    return step
+
+
+def _tag(session: Context, name: str, value: str) -> CatalogObject:
+    tag = find(session, "TAG", Name((name.upper(),)))
+    allowed = tag.props.get("allowed_values")
+    if allowed is not None and value not in allowed:
+        raise InvalidValue(
+            f"SQL compilation error:\nTag {tag.name} cannot be set to '{value}': its "
+            f"ALLOWED_VALUES are {', '.join(repr(v) for v in allowed)}."
+        )
+    return tag
 
 
 def _forget(session: Context, obj: CatalogObject) -> Step:

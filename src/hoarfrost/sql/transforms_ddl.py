@@ -121,6 +121,10 @@ def table_details(tree: exp.Expr) -> dict[str, str]:
             details["CLUSTER_BY"] = f"LINEAR({keys})"
         elif isinstance(prop, exp.TransientProperty):
             details["KIND"] = "TRANSIENT"
+        elif isinstance(prop, exp.Tags):  # WITH TAG (t = 'v', ...): set once the table exists
+            for tag in prop.expressions:
+                if isinstance(tag, exp.Property) and isinstance(tag.args.get("value"), exp.Literal):
+                    details[f"TAG:{tag.name}"] = str(tag.args["value"].this)
     return details
 
 
