@@ -75,6 +75,7 @@ def test_storage_options_are_accepted(con: hoarfrost.Connection) -> None:
         "create table opts (a int) data_retention_time_in_days = 1 change_tracking = true "
         "copy grants"
     )
+    con.execute("create tag cost_center")  # WITH TAG names a tag that exists (the reference)
     con.execute("create table tagged (a int) with tag (cost_center = 'x')")
     assert con.execute("select count(*) from opts").fetchone() == (0,)
 
