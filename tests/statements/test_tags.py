@@ -7,8 +7,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import snowflake.connector
 
 import hoarfrost
+from tests.server.conftest import Connect
 
 
 @pytest.fixture
@@ -86,3 +88,17 @@ def test_with_tag_at_creation(con: hoarfrost.Connection) -> None:
     assert "ALLOWED_VALUES" in str(info.value)
     tables = [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables")]
     assert "REFUSED" not in tables  # checked before the table was made
+
+
+def test_tags_over_the_wire(connect: Connect) -> None:
+    cur = connect(database="HOARFROST", schema="PUBLIC").cursor()
+    cur.execute("CREATE OR REPLACE TAG wire_tag ALLOWED_VALUES 'a', 'b'")
+    cur.execute("CREATE OR REPLACE TABLE wire_tagged (x INT) WITH TAG (wire_tag = 'a')")
+    cur.execute("ALTER TABLE wire_tagged SET TAG wire_tag = 'b'")
+    assert cur.execute("SELECT SYSTEM$GET_TAG('wire_tag', 'wire_tagged', 'table')").fetchone() == (
+        "b",
+    )
+    assert "WIRE_TAG" in [r[1] for r in cur.execute("SHOW TAGS").fetchall()]
+    with pytest.raises(snowflake.connector.errors.ProgrammingError) as info:
+        cur.execute("ALTER TABLE wire_tagged SET TAG wire_tag = 'c'")
+    assert info.value.errno == 1008
