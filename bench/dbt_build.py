@@ -24,29 +24,18 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT)]
+
+from tests.dbt.test_dbt_project import PROFILE  # noqa: E402 - the tests' own profile
+
 PROJECT = ROOT / "tests" / "dbt" / "project"
 VENV = Path.home() / ".cache" / "hoarfrost-bench" / "dbt-1.9"
 REQUIREMENTS = ("dbt-core~=1.9.0", "dbt-snowflake~=1.9.0", "dbt-duckdb~=1.9.0")
 USER, PASSWORD = "bench", "bench-dbt-pass"
 
-PROFILES = """hf:
-  target: dev
-  outputs:
-    dev:
-      type: snowflake
-      account: hoarfrost
-      user: {user}
-      password: {password}
-      host: 127.0.0.1
-      port: {port}
-      protocol: http
-      role: ACCOUNTADMIN
-      database: HOARFROST
-      warehouse: HOARFROST_WH
-      schema: ANALYTICS
-      threads: 1
-      connect_retries: 0
-duck:
+PROFILES = (
+    PROFILE
+    + """duck:
   target: dev
   outputs:
     dev:
@@ -55,6 +44,7 @@ duck:
       schema: ANALYTICS
       threads: 1
 """
+)
 
 
 def dbt_venv() -> Path:

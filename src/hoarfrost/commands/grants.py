@@ -129,7 +129,7 @@ def grant_object(
             raise role_not_found(name.last)
         return obj
     obj = find(session, kind, name)
-    if not has_privilege(session, "USAGE", obj) and not _any_grant(session, obj):
+    if not has_any_privilege(session, obj):
         raise not_found(obj.qualified)
     return obj
 
@@ -165,10 +165,6 @@ def _data_object(session: Context, kind: str, name: Name) -> CatalogObject:
     if not has_any_privilege(session, found):
         raise not_found(found.qualified)
     return found
-
-
-def _any_grant(session: Context, obj: CatalogObject) -> bool:
-    return any(has_privilege(session, p, obj) for p in OBJECT_PRIVILEGES.get(obj.kind, ()))
 
 
 def _require_grant_admin(session: Context, obj: CatalogObject, privileges: list[str]) -> None:

@@ -22,6 +22,8 @@ import itertools
 import time
 from collections.abc import Mapping
 
+import duckdb
+
 from hoarfrost.engine.context import Context, Handler, OpenTransaction, SystemFunction
 from hoarfrost.engine.result import Result, rows_result, status_result
 from hoarfrost.errors import ProgrammingError
@@ -122,7 +124,7 @@ def _aborted_error(open_: OpenTransaction) -> ProgrammingError:
 def _duck_aborted(session: Context) -> bool:
     try:
         session.duck.execute("SELECT 1").fetchall()
-    except Exception:
+    except duckdb.Error:  # DuckDB refuses every statement of an aborted transaction
         return True
     return False
 

@@ -18,7 +18,7 @@ from hoarfrost.catalog.privileges import (
     require_ownership,
 )
 from hoarfrost.catalog.props import Props, value_text
-from hoarfrost.catalog.roles import revoke_role
+from hoarfrost.catalog.roles import direct_user_roles, revoke_role
 from hoarfrost.catalog.store import CatalogObject
 from hoarfrost.catalog.users import USER_PROPS, find_user, hash_password
 from hoarfrost.engine.context import Context, Handler
@@ -141,16 +141,9 @@ def drop_user(session: Context, node: Drop) -> Result:
     require_ownership(session, user)
     with session.catalog.transaction():
         session.catalog.delete(user)
-        for role in _roles_of(session, user.name):
+        for role in direct_user_roles(session.catalog, user.name):
             revoke_role(session.catalog, role, "USER", user.name)
     return status_result(f"{user.name} successfully dropped.")
-
-
-def _roles_of(session: Context, user: str) -> list[str]:
-    rows = session.catalog.execute(
-        "SELECT role FROM role_grants WHERE grantee_kind='USER' AND grantee=?", [user]
-    )
-    return [r[0] for r in rows]
 
 
 _SHOW_COLUMNS = [
