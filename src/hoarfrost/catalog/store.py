@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from hoarfrost.errors import ConfigurationError
 
@@ -125,6 +126,21 @@ class CatalogStore:
     def execute(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
         with self._lock:
             return self._con.execute(sql, params or []).fetchall()
+
+    def append(self, table: str, rows: list[list[Any]]) -> None:
+        """Rows appended to one of the catalog's own tables in one statement (DuckDB pays
+        per statement: a row at a time costs a plan and an index probe each)."""
+        if not rows:
+            return
+        with self._lock:
+            names = [r[0] for r in self._con.execute(f"DESCRIBE {table}").fetchall()]
+            columns = {name: [row[i] for row in rows] for i, name in enumerate(names)}
+            incoming = pa.table(columns)
+            self._con.register("__appended", incoming)
+            try:
+                self._con.execute(f"INSERT INTO {table} SELECT * FROM __appended")
+            finally:
+                self._con.unregister("__appended")
 
     # -- objects -------------------------------------------------------------------------
     def get(

@@ -28,8 +28,6 @@ if TYPE_CHECKING:
 
 __all__ = ["HistoryRow", "QueryHistory", "query_history"]
 
-_INSERT = "INSERT INTO query_history VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-
 
 @dataclass
 class HistoryRow:
@@ -122,10 +120,7 @@ class QueryHistory:
                     return
 
     def _write(self, rows: list[HistoryRow]) -> None:
-        values = [row.values() for row in rows]
-        with self._catalog.transaction():
-            for row in values:
-                self._catalog.execute(_INSERT, row)
+        self._catalog.append("query_history", [row.values() for row in rows])
 
 
 def _close_at_exit(ref: weakref.ref[QueryHistory]) -> None:

@@ -378,14 +378,16 @@ async def query_result(request: Request) -> Response:
 
 
 async def result_chunk(request: Request) -> Response:
-    """One chunk of a large result, to whoever holds the result's chunk token."""
-    spool = _state(request).chunks.get(request.path_params["query_id"])
+    """One chunk of a large result, made now, to whoever holds the result's chunk token."""
+    result = _state(request).chunks.get(request.path_params["query_id"])
     index = int(request.path_params["index"])
-    if spool is None or not spool.allows(request.headers.get(TOKEN_HEADER)):
+    if result is None or not result.allows(request.headers.get(TOKEN_HEADER)):
         return Response(status_code=404)
-    if not 0 <= index < len(spool.chunks):
+    if not 0 <= index < len(result.chunks):
         return Response(status_code=404)
-    data = await run_in_threadpool(spool.read, index)
+    data = await run_in_threadpool(result.read, index)
+    if data is None:
+        return Response(status_code=404)
     return Response(
         data,
         media_type="application/octet-stream",

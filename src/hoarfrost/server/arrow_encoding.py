@@ -2,7 +2,8 @@
 column metadata, in the physical encodings the connectors' Arrow converters read
 (snowflake-connector-python ``nanoarrow_cpp/ArrowIterator``, the 5.x line's core alike):
 
-    FIXED          int64 (p <= 18: unscaled) or decimal128(p, s); metadata precision, scale
+    FIXED          int64 of the unscaled values when every value of the result fits (always for
+                   p <= 18), else decimal128(p, s); metadata precision, scale
     REAL           float64
     TEXT           utf8; metadata charLength, byteLength
     VARIANT/OBJECT/ARRAY   utf8 JSON text
@@ -29,7 +30,7 @@ import pyarrow as pa
 from hoarfrost.engine.result import Column
 from hoarfrost.server.encoding import BINARY_LENGTH, TEXT_LENGTH, TIME_SCALE, encode_column
 
-__all__ = ["SnowflakeArrow", "b64", "ipc_stream"]
+__all__ = ["SnowflakeArrow", "b64", "ipc_stream", "unscaled_int64", "wide_decimals"]
 
 _UNIT_NANOS = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
 _EPOCH_FRACTION = pa.struct([("epoch", pa.int64()), ("fraction", pa.int32())])
@@ -66,21 +67,32 @@ def _nanos(array: pa.Array) -> tuple[np.ndarray, np.ndarray | None]:
     return values * _UNIT_NANOS[unit], mask
 
 
-def _fixed(column: Column, array: pa.Array) -> pa.Array:
+def _fixed(column: Column, array: pa.Array, narrow: bool = True) -> pa.Array:
     if pa.types.is_decimal(array.type):
         if array.type.scale == 0 and array.type.precision <= 18:
             return array.cast(pa.int64())
-        # NUMBER(p <= 18, s) goes as its unscaled int64 values, as the reference sends it (the
-        # connectors make floats of it for pandas, not Decimal objects); one type per column
-        # for the whole result: the 5.x connector reads every chunk with the first's schema.
-        unscaled = _unscaled_int64(array) if array.type.precision <= 18 else None
+        # NUMBER(p, s) goes as its unscaled int64 values when they fit, as the reference sends
+        # it (the connectors then make Python ints, Decimals or pandas floats/ints of it without
+        # a Python call per value); ``narrow`` says whether they fit in the whole result: the
+        # 5.x connector reads every chunk with the first's schema, so one type per column.
+        unscaled = unscaled_int64(array) if narrow or array.type.precision <= 18 else None
         return array if unscaled is None else unscaled
     if pa.types.is_integer(array.type):
         return array.cast(pa.int64())
     return array.cast(pa.decimal128(column.precision or 38, column.scale or 0))
 
 
-def _unscaled_int64(array: pa.Array) -> pa.Array | None:
+def wide_decimals(columns: list[Column], schema: pa.Schema) -> list[int]:
+    """Positions of FIXED columns whose values might not fit in int64 (decimals of precision
+    over 18): a result must be read whole before its type on the wire is known."""
+    return [
+        i
+        for i, (column, field) in enumerate(zip(columns, schema, strict=True))
+        if column.type == "FIXED" and pa.types.is_decimal(field.type) and field.type.precision > 18
+    ]
+
+
+def unscaled_int64(array: pa.Array) -> pa.Array | None:
     """The unscaled values of a decimal128 array as int64, or ``None`` when one does not fit."""
     if not isinstance(array.type, pa.Decimal128Type) or len(array) == 0:
         return None
@@ -189,13 +201,16 @@ _CONVERTERS: dict[str, Converter] = {
 class SnowflakeArrow:
     """Converts the record batches of one result (one schema for all of them)."""
 
-    def __init__(self, columns: list[Column]):
+    def __init__(self, columns: list[Column], wide: frozenset[int] = frozenset()):
         self.columns = columns
+        self.wide = wide  # decimal columns sent as decimal128 (see _fixed)
         self._schemas: dict[tuple[pa.DataType, ...], pa.Schema] = {}
 
     def convert(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         arrays = [
-            _CONVERTERS.get(column.type, _text)(column, batch.column(i))
+            _fixed(column, batch.column(i), i not in self.wide)
+            if column.type == "FIXED"
+            else _CONVERTERS.get(column.type, _text)(column, batch.column(i))
             for i, column in enumerate(self.columns)
         ]
         types = tuple(a.type for a in arrays)

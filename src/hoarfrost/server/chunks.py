@@ -1,13 +1,19 @@
 """Large query results as chunks the connector downloads (issue 15).
 
-The rows of a query stream out of DuckDB batch by batch; the first rows travel inline in the
-query response (``rowsetBase64``), the rest are cut into chunks of about ``CHUNK_ROWS`` rows,
-each an Arrow IPC stream, gzip-compressed and appended to one spool file per result. The
-response lists them (``chunks: [{url, rowCount, uncompressedSize, compressedSize}]``) with
-``chunkHeaders`` holding a per-result token; the connector fetches the URLs (in parallel, in any
-order) from ``GET /hoarfrost/results/<query id>/chunks/<n>`` with those headers. So the server
-holds at most one chunk of a result in memory, and the client's session is free for its next
-statement as soon as the response is sent.
+The rows of a query stream out of DuckDB batch by batch into one spool file per result, as
+DuckDB gave them (Arrow IPC, uncompressed: writing them costs little more than reading them).
+The first rows travel inline in the query response (``rowsetBase64``); the rest are cut into
+chunks of about ``CHUNK_ROWS`` rows, listed in the response (``chunks: [{url, rowCount,
+uncompressedSize, compressedSize}]``) with ``chunkHeaders`` holding a per-result token. A chunk
+is made when the connector asks for it (``GET /hoarfrost/results/<query id>/chunks/<n>``, in
+parallel, in any order): its batches are read back, converted to the reference's Arrow form and
+gzip-compressed then. So the response goes out as soon as DuckDB has finished, the server's
+conversion and compression overlap with the client's own work, and the server holds only the
+chunks being sent in memory.
+
+The sizes in the list are those of the raw batches: a chunk's exact sizes are known only once
+it is made, and both connector lines only report these two numbers (``ResultBatch``'s
+``compressed_size`` / ``uncompressed_size``), never rely on them.
 
 Spools live in a temporary directory of the server; the newest ``KEPT`` results are kept (the
 connector downloads a result's chunks right after its response), older ones are deleted, and
@@ -24,10 +30,22 @@ import tempfile
 import threading
 import zlib
 from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["CHUNK_ROWS", "FIRST_ROWS", "TOKEN_HEADER", "ChunkSink", "ChunkStore", "ResultSpool"]
+import pyarrow as pa
+
+__all__ = [
+    "CHUNK_ROWS",
+    "FIRST_ROWS",
+    "TOKEN_HEADER",
+    "ChunkSink",
+    "ChunkStore",
+    "Converter",
+    "RawSpool",
+    "SpooledResult",
+]
 
 FIRST_ROWS = 8192  # rows sent inline with the query response
 CHUNK_ROWS = 131072  # rows per downloaded chunk
@@ -35,66 +53,164 @@ KEPT = 32
 TOKEN_HEADER = "x-hoarfrost-chunk-token"
 _LEVEL = 1  # gzip level: loopback and LAN links are fast; compression must not be the bottleneck
 
+# Record batches of a result in the form the client reads, to one IPC stream's bytes.
+Converter = Callable[[list[pa.RecordBatch]], bytes]
 
-@dataclass
-class Chunk:
+
+def gzip_member(data: bytes) -> bytes:
+    packer = zlib.compressobj(_LEVEL, zlib.DEFLATED, 31)  # 31: a gzip member
+    return packer.compress(data) + packer.flush()
+
+
+@dataclass(frozen=True)
+class _Segment:
     offset: int
     length: int
     rows: int
-    uncompressed: int
+    schema: int  # index into RawSpool.schemas: a chunk never mixes two
+
+
+@dataclass(frozen=True)
+class _Slice:
+    segment: int
+    start: int
+    rows: int
+
+
+@dataclass(frozen=True)
+class Chunk:
+    slices: tuple[_Slice, ...]
+    rows: int
+    size: int  # bytes of the raw batches it is made of
+
+
+class RawSpool:
+    """A result's record batches as DuckDB gave them, on disk, one IPC stream per batch; read
+    back by offset (``os.pread``), so concurrent chunk requests need no lock."""
+
+    def __init__(self, directory: Path):
+        fd, name = tempfile.mkstemp(dir=directory, suffix=".batches")
+        os.unlink(name)  # the open descriptor keeps it: nothing to clean up after a crash
+        self._fd = fd
+        self._size = 0
+        self.segments: list[_Segment] = []
+        self.schemas: list[pa.Schema] = []
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        if not self.schemas or batch.schema != self.schemas[-1]:
+            self.schemas.append(batch.schema)
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, batch.schema) as writer:
+            writer.write_batch(batch)
+        data = sink.getvalue()
+        os.write(self._fd, data)  # a regular file: written whole
+        self.segments.append(_Segment(self._size, data.size, batch.num_rows, len(self.schemas) - 1))
+        self._size += data.size
+
+    def read(self, index: int) -> pa.RecordBatch:
+        segment = self.segments[index]
+        data = os.pread(self._fd, segment.length, segment.offset)
+        return pa.ipc.open_stream(data).read_next_batch()
+
+    def plan(self, skip: int) -> list[Chunk]:
+        """The chunks of every row after the first ``skip``: about ``CHUNK_ROWS`` rows each,
+        cut where the batches' schema changes."""
+        chunks: list[Chunk] = []
+        slices: list[_Slice] = []
+        rows = size = 0
+        schema = -1
+
+        def close() -> None:
+            nonlocal slices, rows, size
+            if slices:
+                chunks.append(Chunk(tuple(slices), rows, size))
+            slices, rows, size = [], 0, 0
+
+        for index, segment in enumerate(self.segments):
+            start = min(skip, segment.rows)
+            skip -= start
+            if start == segment.rows:
+                continue
+            if segment.schema != schema:
+                close()
+                schema = segment.schema
+            taken = segment.rows - start
+            slices.append(_Slice(index, start, taken))
+            rows += taken
+            size += segment.length * taken // segment.rows
+            if rows >= CHUNK_ROWS:
+                close()
+        close()
+        return chunks
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
 
 
 @dataclass
-class ResultSpool:
-    path: Path
+class SpooledResult:
+    """The chunks of one result and what makes them."""
+
+    spool: RawSpool
+    chunks: list[Chunk]
+    convert: Converter
     token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
-    chunks: list[Chunk] = field(default_factory=list)
-    _size: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _closed: bool = False
 
-    def add(self, data: bytes, rows: int) -> None:
-        packer = zlib.compressobj(_LEVEL, zlib.DEFLATED, 31)  # 31: a gzip member
-        packed = packer.compress(data) + packer.flush()
-        with self.path.open("ab") as out:
-            out.write(packed)
-        self.chunks.append(Chunk(self._size, len(packed), rows, len(data)))
-        self._size += len(packed)
+    def batches(self, index: int) -> Iterator[pa.RecordBatch]:
+        for piece in self.chunks[index].slices:
+            batch = self.spool.read(piece.segment)
+            yield batch.slice(piece.start, piece.rows)
 
-    def read(self, index: int) -> bytes:
-        chunk = self.chunks[index]
-        with self.path.open("rb") as source:
-            source.seek(chunk.offset)
-            return source.read(chunk.length)
+    def read(self, index: int) -> bytes | None:
+        """Chunk ``index`` as the client reads it (gzip), or ``None`` once the result is gone."""
+        with self._lock:
+            if self._closed:
+                return None
+        try:
+            return gzip_member(self.convert(list(self.batches(index))))
+        except OSError:  # deleted while being read (the store keeps the newest KEPT)
+            return None
 
     def allows(self, token: str | None) -> bool:
         return token is not None and hmac.compare_digest(token, self.token)
 
     def delete(self) -> None:
-        self.path.unlink(missing_ok=True)
+        with self._lock:
+            self._closed = True
+        self.spool.close()
 
 
 class ChunkStore:
     def __init__(self) -> None:
         self.directory = Path(tempfile.mkdtemp(prefix="hoarfrost-chunks-"))
         os.chmod(self.directory, 0o700)
-        self._spools: OrderedDict[str, ResultSpool] = OrderedDict()
+        self._results: OrderedDict[str, SpooledResult] = OrderedDict()
         self._lock = threading.Lock()
 
-    def new(self, query_id: str) -> ResultSpool:
-        spool = ResultSpool(self.directory / f"{secrets.token_hex(8)}.chunks")
-        with self._lock:
-            self._spools[query_id] = spool
-            while len(self._spools) > KEPT:
-                _, old = self._spools.popitem(last=False)
-                old.delete()
-        return spool
+    def spool(self) -> RawSpool:
+        return RawSpool(self.directory)
 
-    def get(self, query_id: str) -> ResultSpool | None:
+    def keep(self, query_id: str, result: SpooledResult) -> None:
         with self._lock:
-            return self._spools.get(query_id)
+            self._results[query_id] = result
+            while len(self._results) > KEPT:
+                _, old = self._results.popitem(last=False)
+                old.delete()
+
+    def get(self, query_id: str) -> SpooledResult | None:
+        with self._lock:
+            return self._results.get(query_id)
 
     def close(self) -> None:
         with self._lock:
-            self._spools.clear()
+            results = list(self._results.values())
+            self._results.clear()
+        for result in results:
+            result.delete()
         shutil.rmtree(self.directory, ignore_errors=True)
 
 

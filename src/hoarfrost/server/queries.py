@@ -23,9 +23,15 @@ from hoarfrost.engine.boundary import translate_exception
 from hoarfrost.engine.result import Column, Result, StreamResult
 from hoarfrost.errors import Error, InternalError, ProgrammingError
 from hoarfrost.server import encoding, protocol
-from hoarfrost.server.arrow_encoding import SnowflakeArrow, b64, ipc_stream
+from hoarfrost.server.arrow_encoding import (
+    SnowflakeArrow,
+    b64,
+    ipc_stream,
+    unscaled_int64,
+    wide_decimals,
+)
 from hoarfrost.server.bindings import bound_statements, count_placeholders
-from hoarfrost.server.chunks import CHUNK_ROWS, FIRST_ROWS, TOKEN_HEADER, ChunkSink, ResultSpool
+from hoarfrost.server.chunks import FIRST_ROWS, TOKEN_HEADER, ChunkSink, RawSpool, SpooledResult
 from hoarfrost.server.sessions import QueryRecord, ServerSession
 from hoarfrost.sql.tokens import Statement, split
 
@@ -235,61 +241,73 @@ def result_data(
 
 def _arrow_rows(result: Result, sink: ChunkSink | None) -> dict[str, Any]:
     """The first rows inline, the rest as chunks in ``sink`` (all inline without one)."""
-    arrow = SnowflakeArrow(result.columns)
-    batches = result.batches() if isinstance(result, StreamResult) else result.table.to_batches()
-    first: list[pa.RecordBatch] = []
-    total = 0
-    spool: ResultSpool | None = None
-    pending: list[pa.RecordBatch] = []
-    pending_rows = 0
+    raw = result.batches() if isinstance(result, StreamResult) else iter(result.table.to_batches())
+    inline: list[pa.RecordBatch] = []  # raw batches of the inline rows, one schema
+    inline_rows = total = 0
+    spool: RawSpool | None = None
+    candidates: list[int] | None = None
+    wide: set[int] = set()
     try:
-        for raw in batches:
-            if not raw.num_rows:
+        for batch in raw:
+            if not batch.num_rows:
                 continue
-            batch = arrow.convert(raw)
+            if candidates is None:
+                candidates = wide_decimals(result.columns, batch.schema)
+            wide.update(i for i in candidates if i not in wide and not _fits(batch.column(i)))
             total += batch.num_rows
-            same = not first or batch.schema == first[0].schema
-            if sink is None or (spool is None and total <= FIRST_ROWS and same):
-                first.append(batch)
+            same = not inline or batch.schema == inline[0].schema
+            if spool is None and (sink is None or total <= FIRST_ROWS) and same:
+                inline.append(batch)
+                inline_rows += batch.num_rows
                 continue
-            if spool is None:  # this batch crosses the inline limit: its head goes inline
-                head = batch.num_rows - (total - FIRST_ROWS)
+            if spool is None:  # past the inline rows: from here on every batch is spooled
+                assert sink is not None
+                spool = sink.store.spool()
+                for kept in inline:
+                    spool.add(kept)
+                head = FIRST_ROWS - inline_rows
                 if head > 0 and same:
-                    first.append(batch.slice(0, head))
-                    batch = batch.slice(head)
-                spool = sink.store.new(result.query_id)
-            if pending and batch.schema != pending[0].schema:
-                spool.add(ipc_stream(pending[0].schema, pending), pending_rows)
-                pending, pending_rows = [], 0
-            pending.append(batch)
-            pending_rows += batch.num_rows
-            if pending_rows >= CHUNK_ROWS:
-                spool.add(ipc_stream(pending[0].schema, pending), pending_rows)
-                pending, pending_rows = [], 0
-    except Error:
-        raise
+                    inline.append(batch.slice(0, head))
+                    inline_rows += head
+            spool.add(batch)
     except Exception as exc:  # a failure while DuckDB streams (a UDF, a cast) is the query's
+        if spool is not None:
+            spool.close()
+        if isinstance(exc, Error):
+            raise
         raise translate_exception(exc) from None
-    if spool is not None and pending:
-        spool.add(ipc_stream(pending[0].schema, pending), pending_rows)
+    arrow = SnowflakeArrow(result.columns, frozenset(wide))
+
+    def encode(batches: list[pa.RecordBatch]) -> bytes:
+        converted = [arrow.convert(b) for b in batches]
+        return ipc_stream(converted[0].schema, converted)
+
     out: dict[str, Any] = {
         "queryResultFormat": "arrow",
-        "rowsetBase64": b64(ipc_stream(first[0].schema, first)) if first else "",
+        "rowsetBase64": b64(encode(inline)) if inline else "",
         "total": total,
         "returned": total,
     }
     if spool is not None and sink is not None:
+        spooled = SpooledResult(spool, spool.plan(inline_rows), encode)
+        sink.store.keep(result.query_id, spooled)
         out["chunks"] = [
             {
                 "url": sink.url(result.query_id, i),
                 "rowCount": c.rows,
-                "uncompressedSize": c.uncompressed,
-                "compressedSize": c.length,
+                "uncompressedSize": c.size,
+                "compressedSize": c.size,
             }
-            for i, c in enumerate(spool.chunks)
+            for i, c in enumerate(spooled.chunks)
         ]
-        out["chunkHeaders"] = {TOKEN_HEADER: spool.token}
+        out["chunkHeaders"] = {TOKEN_HEADER: spooled.token}
     return out
+
+
+def _fits(array: pa.Array) -> bool:
+    if not pa.types.is_decimal(array.type) or len(array) == array.null_count:
+        return True
+    return unscaled_int64(array) is not None
 
 
 def _context(entry: ServerSession) -> dict[str, Any]:
