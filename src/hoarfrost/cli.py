@@ -443,7 +443,13 @@ def _setting_text(name: str, value: Any) -> str:
 @click.option("--home", type=click.Path(file_okay=False), default=None, help=HOME_HELP)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address to bind.")
 @click.option("--port", type=int, default=8080, show_default=True, help="TCP port to listen on.")
-def serve(home: str | None, host: str, port: int) -> None:
+@click.option(
+    "--access-log/--no-access-log",
+    default=False,
+    show_default=True,
+    help="Log a line per HTTP request (stage transfer grants are redacted from it).",
+)
+def serve(home: str | None, host: str, port: int, access_log: bool) -> None:
     """Serve the Snowflake wire protocol (plain HTTP, loopback only) for the account in --home,
     so the Snowflake connectors connect with protocol="http", host, port, user and password.
 
@@ -456,7 +462,7 @@ def serve(home: str | None, host: str, port: int) -> None:
     from hoarfrost.server import serve as run_server
 
     with _exit_on_error():
-        run_server(home, host, port)
+        run_server(home, host, port, access_log=access_log)
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:

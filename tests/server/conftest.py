@@ -83,7 +83,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedAccount]:
         HOARFROST_CACHE_DIR=str(root / "cache"),
         PYTHONUNBUFFERED="1",
     )
+    # With the access log on: the tests that look for secrets in the log read its lines too.
     argv = [sys.executable, "-m", "hoarfrost", "serve", "--home", str(home), "--port", str(port)]
+    argv.append("--access-log")
     with open(log, "wb") as out:
         process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env)
     try:

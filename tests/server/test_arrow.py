@@ -153,3 +153,61 @@ def test_narrow_and_wide_numbers_in_one_chunked_result(connect: Connect) -> None
     assert [d.scale for d in cur.description] == [0, 1, 1]
     frame = cur.execute(sql).fetch_pandas_all()
     assert len(frame) == BIG and frame["NARROW"].iloc[3] == 4.5
+
+
+def _wire_types(data: dict[str, Any], column: str) -> set[pa.DataType]:
+    """The Arrow type of ``column`` in the inline rows and in every chunk of a result."""
+    types = {pa.ipc.open_stream(base64.b64decode(data["rowsetBase64"])).schema.field(column).type}
+    for chunk in data["chunks"]:
+        got = httpx.get(chunk["url"], headers=data["chunkHeaders"])
+        types.add(pa.ipc.open_stream(got.content).schema.field(column).type)
+    return types
+
+
+def test_a_wide_number_goes_as_int64_when_every_value_fits(served: ServedAccount) -> None:
+    # NUMBER(38, s) is the reference's usual column type; its values nearly always fit in 64
+    # bits, and then it sends them unscaled as integers, which the connectors read natively.
+    fits = _query(served, f"select (range * 1.5)::number(38,1) w from range({BIG})")
+    assert _wire_types(fits, "W") == {pa.int64()}
+    # One value past int64 in the last rows: the whole result goes as decimal128.
+    late = _query(
+        served,
+        f"select case when range = {BIG - 1} then 12345678901234567890123.5 "
+        f"else range * 1.5 end::number(38,1) w from range({BIG}) order by range",
+    )
+    assert _wire_types(late, "W") == {pa.decimal128(38, 1)}
+
+
+def test_wide_numbers_read_back_exactly_both_ways(connect: Connect) -> None:
+    cur = connect().cursor()
+    last = Decimal("12345678901234567890123.5")
+    sql = (
+        f"select range id, case when range = {BIG - 1} then {last} "
+        f"else range * 1.5 end::number(38,1) w from range({BIG}) order by id"
+    )
+    rows = cur.execute(sql).fetchall()
+    assert rows[2] == (2, Decimal("3.0")) and rows[-1] == (BIG - 1, last)
+    fits = f"select range id, (range * 1.5)::number(38,1) w from range({BIG}) order by id"
+    rows = cur.execute(fits).fetchall()
+    assert rows[-1] == (BIG - 1, Decimal(BIG - 1) * Decimal("1.5"))
+    frame = cur.execute(fits).fetch_pandas_all()  # as the reference: floats, not objects
+    assert str(frame["W"].dtype) == "float64" and frame["W"].iloc[3] == 4.5
+
+
+def test_chunks_are_made_in_any_order(served: ServedAccount) -> None:
+    data = _query(served, f"select range id from range({BIG}) order by id")
+    inline = pa.ipc.open_stream(base64.b64decode(data["rowsetBase64"])).read_all()
+    parts: dict[int, list[int]] = {}
+    for index in reversed(range(len(data["chunks"]))):
+        got = httpx.get(data["chunks"][index]["url"], headers=data["chunkHeaders"])
+        assert got.status_code == 200
+        ids = pa.ipc.open_stream(got.content).read_all().column("ID").to_pylist()
+        assert len(ids) == data["chunks"][index]["rowCount"]
+        parts[index] = ids
+    ids = inline.column("ID").to_pylist() + [i for k in sorted(parts) for i in parts[k]]
+    assert ids == list(range(BIG))
+
+
+def test_the_access_log_is_written_when_asked(served: ServedAccount) -> None:
+    _query(served, "select 1")  # the fixture's server runs with --access-log
+    assert '"POST /queries/v1/query-request' in served.log.read_text()

@@ -289,3 +289,13 @@ def test_a_client_that_hangs_up_mid_body_is_not_an_internal_error(
 
 def test_the_server_still_serves_the_connector(server: tuple[ServedAccount, int]) -> None:
     still_serves(server[0])
+
+
+def test_no_access_log_by_default(server: tuple[ServedAccount, int], token: str, base: str) -> None:
+    response = httpx.post(
+        f"{base}/queries/v1/query-request",
+        json={"sqlText": "select 1", "sequenceId": 1},
+        headers={"Authorization": f'Snowflake Token="{token}"'},
+    )
+    assert response.json()["success"] is True
+    assert "/queries/v1/query-request" not in server[0].log.read_text()

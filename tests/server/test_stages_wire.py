@@ -396,6 +396,7 @@ def test_files_travel_to_the_public_url(tmp_path: Path) -> None:
     )
     log = tmp_path / "server.log"
     argv = [sys.executable, "-m", "hoarfrost", "serve", "--home", str(tmp_path / "home")]
+    argv.append("--access-log")
     with open(log, "wb") as out:
         server = subprocess.Popen([*argv, "--port", str(port)], stdout=out, stderr=out, env=env)
     try:

@@ -2,8 +2,9 @@
 column metadata, in the physical encodings the connectors' Arrow converters read
 (snowflake-connector-python ``nanoarrow_cpp/ArrowIterator``, the 5.x line's core alike):
 
-    FIXED          int64 of the unscaled values when every value of the result fits (always for
-                   p <= 18), else decimal128(p, s); metadata precision, scale
+    FIXED          integers as DuckDB gives them (int8 to int64); decimals as int64 of their
+                   unscaled values when every value of the result fits (always for p <= 18),
+                   else decimal128(p, s); metadata precision, scale
     REAL           float64
     TEXT           utf8; metadata charLength, byteLength
     VARIANT/OBJECT/ARRAY   utf8 JSON text
@@ -77,6 +78,8 @@ def _fixed(column: Column, array: pa.Array, narrow: bool = True) -> pa.Array:
         # 5.x connector reads every chunk with the first's schema, so one type per column.
         unscaled = unscaled_int64(array) if narrow or array.type.precision <= 18 else None
         return array if unscaled is None else unscaled
+    if pa.types.is_signed_integer(array.type):
+        return array  # int8 to int64 as they are: the reference sends the narrowest that fits
     if pa.types.is_integer(array.type):
         return array.cast(pa.int64())
     return array.cast(pa.decimal128(column.precision or 38, column.scale or 0))
@@ -112,7 +115,9 @@ def _real(column: Column, array: pa.Array) -> pa.Array:
 
 
 def _text(column: Column, array: pa.Array) -> pa.Array:
-    if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
+    if array.type == pa.string():
+        return array
+    if pa.types.is_large_string(array.type):
         return array.cast(pa.string())
     if pa.types.is_string_view(array.type):
         return array.cast(pa.string())

@@ -66,16 +66,22 @@ def build_server(
     account = _home(home, settings)
     users, notice = load_users(settings, account)
     app = create_app(MEMORY if account is None else account, settings, users)
-    options = {"log_level": "info", "access_log": True, **uvicorn_options}
+    # No access log unless asked: a line per request costs a tenth of a small query's time, and
+    # QUERY_HISTORY already records every statement.
+    options = {"log_level": "info", "access_log": False, "http": "httptools", **uvicorn_options}
     config = uvicorn.Config(app, host=host, port=port, **options)
     return uvicorn.Server(config), notice
 
 
 def serve(
-    home: str | Path | None, host: str = "127.0.0.1", port: int = 8080, **settings: Any
+    home: str | Path | None,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    access_log: bool = False,
+    **settings: Any,
 ) -> None:
     """Serve the account in ``home`` until interrupted."""
-    server, notice = build_server(home, host, port, Settings(settings))
+    server, notice = build_server(home, host, port, Settings(settings), access_log=access_log)
     if notice:
         print(notice, file=sys.stderr, flush=True)
     _log_to_stderr()
