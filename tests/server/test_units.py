@@ -16,7 +16,12 @@ from hoarfrost.config import Settings
 from hoarfrost.engine.result import Column, Result
 from hoarfrost.errors import ConfigurationError, ProgrammingError
 from hoarfrost.server.auth import CREDENTIALS_FILE, Password, load_users, parse_users
-from hoarfrost.server.bindings import bound_statements, count_placeholders, from_wire
+from hoarfrost.server.bindings import (
+    bound_statements,
+    count_placeholders,
+    from_wire,
+    parameterized,
+)
 from hoarfrost.server.encoding import encode_column, rowset, rowtype_entry
 from hoarfrost.server.run import check_loopback
 from hoarfrost.server.sessions import SessionRegistry, TokenState
@@ -101,6 +106,31 @@ def test_placeholders_in_strings_and_comments_are_kept() -> None:
     assert bound_statements("select ?", {"1": {"type": "REAL", "value": "1.5"}}) == [
         "select 1.5::FLOAT"
     ]
+
+
+def test_bound_values_stay_parameters_with_one_text_for_any_values() -> None:
+    def kept(sql: str, *values: str) -> tuple[str, list[list[object]]] | None:
+        bindings = {str(i + 1): {"type": "TEXT", "value": v} for i, v in enumerate(values)}
+        return parameterized(sql, bindings)
+
+    sql = "select ?, '?' /* ? */, ? -- ?"
+    assert kept(sql, "a", "b") == ("select ?, '?' /* ? */, ? -- ?", [["a", "b"]])
+    assert kept(sql, "c", "d") == ("select ?, '?' /* ? */, ? -- ?", [["c", "d"]])
+    # numeric placeholders, one used twice, become ? in order with their values repeated
+    assert kept("select :2, :1, :2, ':1'", "x", "y") == (
+        "select ?, ?, ?, ':1'",
+        [["y", "x", "y"]],
+    )
+    array = {"1": {"type": "FIXED", "value": ["1", "2"]}, "2": {"type": "TEXT", "value": "t"}}
+    assert parameterized("insert into t values (?, ?)", array) == (
+        "insert into t values (?, ?)",
+        [[1, "t"], [2, "t"]],
+    )
+    # values whose type only a cast keeps, and % tokens, stay inlined
+    assert parameterized("select ?", {"1": {"type": "REAL", "value": "1.5"}}) is None
+    assert kept("select 7 % 2, ?", "a") is None
+    with pytest.raises(ProgrammingError):
+        kept("select :3", "a")
 
 
 def test_array_bindings_give_one_statement_per_row() -> None:

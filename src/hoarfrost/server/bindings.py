@@ -17,13 +17,13 @@ import itertools
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlglot.tokens import TokenType
+from sqlglot.tokens import Token, TokenType
 
 from hoarfrost.errors import ProgrammingError
 from hoarfrost.sql.binding import literal
 from hoarfrost.sql.tokens import tokenize
 
-__all__ = ["bound_statements", "count_placeholders", "from_wire"]
+__all__ = ["bound_statements", "count_placeholders", "from_wire", "parameterized"]
 
 _EPOCH = dt.datetime(1970, 1, 1)
 _EPOCH_DATE = dt.date(1970, 1, 1)
@@ -99,6 +99,38 @@ def bound_statements(sql: str, bindings: Mapping[str, Any] | None) -> list[str]:
     """The SQL with its placeholders replaced: one text, or one per row for array binding."""
     if not bindings:
         return [sql]
+    return [_substitute(sql, row) for row in _rows(bindings)]
+
+
+def parameterized(sql: str, bindings: Mapping[str, Any]) -> tuple[str, list[list[Any]]] | None:
+    """The SQL with each placeholder written ``?`` and the values of each row in that order, so
+    that the statement's text (and its kept translation) is the same whatever the values; or
+    ``None`` when the values are better inlined: a value whose type only a cast keeps (REAL,
+    TIMESTAMP_LTZ), or a ``%`` token the session could read as a placeholder."""
+    rows = _rows(bindings)
+    if any(isinstance(v, _Typed) for row in rows for v in row):
+        return None
+    tokens = tokenize(sql)
+    if any(t.token_type == TokenType.MOD for t in tokens):
+        return None
+    spans = _placeholders(sql, tokens)
+    out: list[str] = []
+    order: list[int] = []
+    pos = next_qmark = 0
+    for start, end, index in spans:
+        if index == 0:
+            next_qmark += 1
+            index = next_qmark
+        _check_index(index, len(rows[0]))
+        out += [sql[pos:start], "?"]
+        order.append(index - 1)
+        pos = end + 1
+    out.append(sql[pos:])
+    return "".join(out), [[row[i] for i in order] for row in rows]
+
+
+def _rows(bindings: Mapping[str, Any]) -> list[list[Any]]:
+    """The bound values, one list per row (one row unless the values are arrays)."""
     if not isinstance(bindings, Mapping):
         raise ProgrammingError(
             "Bindings must be an object of positions.", errno=2049, sqlstate="07001"
@@ -127,10 +159,14 @@ def bound_statements(sql: str, bindings: Mapping[str, Any] | None) -> list[str]:
         )
     rows = lengths.pop() if lengths else 1
     width = len(scalars) + len(arrays)
-    values = [
+    return [
         [arrays[j][i] if j in arrays else scalars[j] for j in range(width)] for i in range(rows)
     ]
-    return [_substitute(sql, row) for row in values]
+
+
+def _check_index(index: int, width: int) -> None:
+    if not 1 <= index <= width:
+        raise ProgrammingError(f"Bind variable {index} not set.", errno=2049, sqlstate="07001")
 
 
 def _position(key: str) -> int:
@@ -177,12 +213,7 @@ def _substitute(sql: str, values: list[Any]) -> str:
         if index == 0:
             next_qmark += 1
             index = next_qmark
-        if not 1 <= index <= len(values):
-            raise ProgrammingError(
-                f"Bind variable {index} not set.",
-                errno=2049,
-                sqlstate="07001",
-            )
+        _check_index(index, len(values))
         out.append(sql[pos:start])
         out.append(_literal(values[index - 1]))
         pos = end + 1
@@ -190,9 +221,9 @@ def _substitute(sql: str, values: list[Any]) -> str:
     return "".join(out)
 
 
-def _placeholders(sql: str) -> list[tuple[int, int, int]]:
+def _placeholders(sql: str, tokens: list[Token] | None = None) -> list[tuple[int, int, int]]:
     """(start, end, index) of each placeholder: index 0 for ``?``, N for ``:N``."""
-    tokens = tokenize(sql)
+    tokens = tokenize(sql) if tokens is None else tokens
     found = [
         (t.start, t.end, 0)
         for t in tokens

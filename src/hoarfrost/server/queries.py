@@ -30,7 +30,7 @@ from hoarfrost.server.arrow_encoding import (
     unscaled_int64,
     wide_decimals,
 )
-from hoarfrost.server.bindings import bound_statements, count_placeholders
+from hoarfrost.server.bindings import bound_statements, count_placeholders, parameterized
 from hoarfrost.server.chunks import FIRST_ROWS, TOKEN_HEADER, ChunkSink, RawSpool, SpooledResult
 from hoarfrost.server.sessions import QueryRecord, ServerSession
 from hoarfrost.sql.tokens import Statement, split
@@ -122,11 +122,11 @@ def execute_request(
         return _describe(entry, statements[0], sql, bindings, query_id)
     if len(statements) > 1:
         return _multi(entry, sql, bindings, query_id)
-    texts = bound_statements(sql, bindings)
-    if not texts:
+    runs = _bound_runs(sql, bindings)
+    if not runs:
         raise ProgrammingError("Array bind variables have no rows.", errno=2049, sqlstate="22000")
     with entry.lock:  # a streamed result drains before the session's next statement
-        results = _run(entry, texts, query_id)
+        results = _run(entry, runs, query_id)
         result = results[0] if len(results) == 1 else _summed(results)
         entry.session.adopt_query_id(result, query_id)
         if result.transfer is not None:
@@ -158,12 +158,28 @@ def _check_count(actual: int, expected: int) -> None:
         )
 
 
-def _run(entry: ServerSession, texts: list[str], query_id: str) -> list[Result]:
+# A statement's text and its parameters (None: the values are in the text).
+Run = tuple[str, list[Any] | None]
+
+
+def _bound_runs(sql: str, bindings: Mapping[str, Any] | None) -> list[Run]:
+    """The statement once per row of bound values, the values kept as parameters where they
+    can be (the text, and so its kept translation, is then the same for every value)."""
+    if not bindings:
+        return [(sql, None)]
+    kept = parameterized(sql, bindings)
+    if kept is not None:
+        text, rows = kept
+        return [(text, row) for row in rows]
+    return [(text, None) for text in bound_statements(sql, bindings)]
+
+
+def _run(entry: ServerSession, runs: list[Run], query_id: str) -> list[Result]:
     results = []
     with entry.lock:
-        for text in texts:
+        for text, params in runs:
             try:
-                results.extend(entry.session.execute(text))
+                results.extend(entry.session.execute(text, params))
             except Error as error:
                 raise QueryFailed(error, query_id) from None
     return results
@@ -191,7 +207,7 @@ def _multi(
         child = new_record(entry)
         with entry.lock:
             try:
-                (result,) = _run(entry, [statement.text], child.query_id)
+                (result,) = _run(entry, [(statement.text, None)], child.query_id)
             except QueryFailed as failed:
                 child.finish(_error_payload(failed.error, child.query_id))
                 raise
@@ -345,7 +361,7 @@ def _describe(
         columns = [Column(n, "FIXED", 38, 0, nullable=False) for n in _COUNT_COLUMNS[type_id]]
     elif type_id in (protocol.SHOW, protocol.DESCRIBE):
         # SHOW and DESCRIBE only read: run them for their columns.
-        (result,) = _run(entry, bound_statements(sql, bindings)[:1], query_id)
+        (result,) = _run(entry, _bound_runs(sql, bindings)[:1], query_id)
         columns = result.columns
     else:
         columns = [Column("status", "TEXT", length=encoding.TEXT_LENGTH)]
@@ -376,5 +392,5 @@ def _query_columns(
         bindings = nulls
     text = bound_statements(sql, bindings)[0] if bindings else sql
     body = text.strip().rstrip(";")
-    (result,) = _run(entry, [f"SELECT * FROM ({body}) LIMIT 0"], query_id)
+    (result,) = _run(entry, [(f"SELECT * FROM ({body}) LIMIT 0", None)], query_id)
     return result.columns
