@@ -113,6 +113,13 @@ def test_pyformat_bindings(connect: Connect) -> None:
     assert cur.execute("select %(a)s, %(b)s", {"a": "x", "b": None}).fetchall() == [("x", None)]
 
 
+def test_a_binding_where_only_a_literal_parses(connect: Connect) -> None:
+    # write_pandas binds the name of its temporary stage: IDENTIFIER(?) in a CREATE STAGE.
+    cur = connect(paramstyle="qmark").cursor()
+    cur.execute("create temporary stage identifier(?) comment = 'bound'", ("st_bound",))
+    assert [r[1] for r in cur.execute("show stages like 'ST_BOUND'").fetchall()] == ["ST_BOUND"]
+
+
 @pytest.mark.parametrize("paramstyle", ["qmark", "pyformat"])
 def test_executemany(connect: Connect, paramstyle: str) -> None:
     cur = connect(paramstyle=paramstyle).cursor()

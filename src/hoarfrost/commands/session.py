@@ -161,10 +161,13 @@ class Session:
         if marked is None:
             return None
         text, values = marked
-        statements = plans.statements(text)
-        if len(statements) != 1:
+        try:
+            statements = plans.statements(text)
+            if len(statements) != 1:
+                return None
+            node = plans.node(statements[0])
+        except Error:  # a placeholder where only a literal parses (IDENTIFIER(?), options)
             return None
-        node = plans.node(statements[0])
         if not isinstance(node, Ordinary):
             return None
         return statements[0], Ordinary(node.statement, tuple(values))
