@@ -118,6 +118,10 @@ def test_a_binding_where_only_a_literal_parses(connect: Connect) -> None:
     cur = connect(paramstyle="qmark").cursor()
     cur.execute("create temporary stage identifier(?) comment = 'bound'", ("st_bound",))
     assert [r[1] for r in cur.execute("show stages like 'ST_BOUND'").fetchall()] == ["ST_BOUND"]
+    # ... and the table it copies into, IDENTIFIER(?) in a statement that parses either way.
+    cur.execute("create or replace table t_bound (a int)")
+    cur.execute("insert into identifier(?) select ?", ("t_bound", 7))
+    assert cur.execute("select a from identifier(?)", ("t_bound",)).fetchall() == [(7,)]
 
 
 @pytest.mark.parametrize("paramstyle", ["qmark", "pyformat"])

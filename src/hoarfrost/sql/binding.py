@@ -76,6 +76,8 @@ def placeholders(
     """``sql`` with every placeholder written ``?`` and the values in order, so that the text
     (and its translation) is the same whatever the values; ``None`` when a value is of a kind
     that only reads right as a literal (booleans, bytes, lists, dicts, NaN)."""
+    if _names_an_object(sql):
+        return None
     text, values = _substitute(sql, params, lambda _: "?")
     for value in values:
         if value is None:
@@ -85,6 +87,18 @@ def placeholders(
         if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
             return None
     return text, values
+
+
+def _names_an_object(sql: str) -> bool:
+    """Whether a placeholder is the argument of IDENTIFIER(...): a name must be known when the
+    statement is compiled, so its value goes in as a literal."""
+    tokens = tokenize(sql)
+    return any(
+        tokens[i - 1].token_type == TokenType.L_PAREN
+        and tokens[i - 2].text.upper() == "IDENTIFIER"
+        for i in range(2, len(tokens))
+        if _placeholder(tokens, i) is not None
+    )
 
 
 def _substitute(
