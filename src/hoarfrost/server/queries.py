@@ -20,6 +20,7 @@ from typing import Any
 import pyarrow as pa
 
 from hoarfrost.engine.boundary import translate_exception
+from hoarfrost.engine.plans import plan_cache
 from hoarfrost.engine.result import Column, Result, StreamResult
 from hoarfrost.errors import Error, InternalError, ProgrammingError
 from hoarfrost.server import encoding, protocol
@@ -111,7 +112,7 @@ def execute_request(
         raise ProgrammingError(
             "SQL compilation error:\nEmpty SQL statement.", errno=900, sqlstate="42000"
         )
-    statements = split(sql)
+    statements = plan_cache(entry.session.engine).statements(sql)  # kept: no tokenizing again
     if not statements:
         raise ProgrammingError(
             "SQL compilation error:\nEmpty SQL statement.", errno=900, sqlstate="42000"
