@@ -17,14 +17,16 @@ import itertools
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from hoarfrost.engine.udf import udf_service
-from hoarfrost.sql.batching import BatchPlan, plan
-from hoarfrost.workers import python_to_arrow
+from hoarfrost.sql.batching import Call, Site, plan
+from hoarfrost.workers import WorkerPool, python_to_arrow
+from hoarfrost.workers.types import SqlType
 
 if TYPE_CHECKING:
     from hoarfrost.engine.context import Context
@@ -47,79 +49,123 @@ def run_batched(
     session: Context, sql: str, read: Callable[[duckdb.DuckDBPyRelation], R]
 ) -> R | None:
     """``read`` of the relation of ``sql`` with its UDF calls evaluated in batches, or ``None``
-    to run ``sql`` as it is (see :func:`_evaluate`)."""
-    evaluated = _evaluate(session, sql)
-    if evaluated is None:
-        return None
-    batch_plan, table = evaluated
-    duck = session.duck
-    duck.register(batch_plan.stream, table)
-    try:
-        return read(duck.sql(batch_plan.outer))
-    finally:
-        duck.unregister(batch_plan.stream)
-
-
-def _evaluate(session: Context, sql: str) -> tuple[BatchPlan, pa.Table] | None:
-    """The plan of ``sql`` and the table its outer query reads, or ``None`` to run ``sql`` as
-    it is (not of a batchable shape, a UDF not registered here, or an input over the setting
-    ``udf_batch_memory``)."""
+    to run ``sql`` as it is: not of a batchable shape, a UDF not registered here (registered on
+    demand by the per-vector path: views, new sessions), an inner query DuckDB cannot bind on its
+    own (it reads an outer query's column, a select alias), or inputs over the setting
+    ``udf_batch_memory``."""
     limit = int(session.engine.settings.udf_batch_memory)
     batch_plan = plan(sql) if limit > 0 else None
     if batch_plan is None:
         return None
     service = udf_service(session.engine)
-    registered = [service.batchable.get(call.duck_name) for call in batch_plan.calls]
-    functions = [(c, f[0], f[2]) for c, f in zip(batch_plan.calls, registered, strict=True) if f]
-    if len(functions) != len(batch_plan.calls):
-        return None  # registered on demand by the per-vector path (views, new sessions)
-    ahead = max(f[1].size for f in registered if f)  # one batch per worker of the largest pool
+    functions: dict[str, tuple[Any, WorkerPool, SqlType]] = {}
+    for site in batch_plan.sites:
+        for call in site.calls:
+            found = service.batchable.get(call.duck_name)
+            if found is None:
+                return None
+            functions[call.duck_name] = found
     duck = session.duck
-    probe = duck.sql(f"SELECT * FROM {batch_plan.table_sql} LIMIT 0").columns
-    columns = [name for name in probe if name.lower() in batch_plan.referenced]
-    names = columns + [call.result for call, _, _ in functions]
+    registered: list[str] = []
+    try:
+        budget = _Budget(limit)
+        for site in batch_plan.sites:
+            table = _evaluate(duck, site, functions, budget)
+            if table is None:
+                return None
+            duck.register(site.stream, table)
+            registered.append(site.stream)
+        return read(duck.sql(batch_plan.outer))
+    finally:
+        for name in registered:
+            duck.unregister(name)
+
+
+class _Budget:
+    """Bytes of input the batched run may still hold (all sites together)."""
+
+    def __init__(self, limit: int):
+        self.left = limit
+
+
+def _evaluate(
+    duck: duckdb.DuckDBPyConnection,
+    site: Site,
+    functions: dict[str, tuple[Any, WorkerPool, SqlType]],
+    budget: _Budget,
+) -> pa.Table | None:
+    """The table ``site``'s rewritten SELECT reads, or ``None`` to run the statement as it is."""
+    try:
+        probe = duck.sql(site.probe).columns
+        columns = list({c.lower(): c for c in probe if c.lower() in site.referenced}.values())
+        relation = duck.sql(site.inner(columns))
+    except duckdb.Error:
+        return None  # the statement as written gives DuckDB's error, or runs per vector
+    calls = [(call, *functions[call.duck_name]) for call in site.calls]
+    ahead = max(pool.size for _, _, pool, _ in calls)  # one batch per worker of the largest pool
+    kept = len(columns) + len(site.qualified)
+    names = [*columns, *(name for name, _ in site.qualified), *(c.result for c in site.calls)]
 
     def evaluate(batch: pa.RecordBatch) -> pa.RecordBatch:
-        results = [fn(*(batch.column(a) for a in call.args)) for call, fn, _ in functions]
-        return pa.RecordBatch.from_arrays([batch.column(c) for c in columns] + results, names=names)
+        results = [_call(fn, call, batch, returns) for call, fn, _, returns in calls]
+        return pa.RecordBatch.from_arrays(batch.columns[:kept] + results, names=names)
 
-    reader = duck.sql(batch_plan.inner(columns)).to_arrow_reader(BATCH_ROWS)
+    reader = relation.to_arrow_reader(BATCH_ROWS)
     try:
         batches = iter(reader)
         first = next(batches, None)
         second = next(batches, None) if first is not None else None
         if first is None:
-            empty = [pa.array([], reader.schema.field(c).type) for c in columns]
-            empty += [python_to_arrow([], returns) for _, _, returns in functions]
-            return batch_plan, pa.table(empty, names=names)
+            empty = [pa.array([], reader.schema.field(i).type) for i in range(kept)]
+            empty += [python_to_arrow([], returns) for _, _, _, returns in calls]
+            return pa.table(empty, names=names)
         if second is None:  # one batch (a small table): no threads to start
-            if first.nbytes > limit:
+            if first.nbytes > budget.left:
                 return None
-            return batch_plan, pa.Table.from_batches([evaluate(first)])
-        done = _in_parallel(itertools.chain((first, second), batches), evaluate, ahead, limit)
+            budget.left -= first.nbytes
+            return pa.Table.from_batches([evaluate(first)])
+        chained = itertools.chain((first, second), batches)
+        done = _in_parallel(chained, evaluate, ahead, budget)
     except _TooBig:
         return None
     finally:
         reader.close()
-    return batch_plan, pa.Table.from_batches(done)
+    return pa.Table.from_batches(done)
+
+
+def _call(fn: Any, call: Call, batch: pa.RecordBatch, returns: SqlType) -> pa.Array:
+    """``call`` evaluated on ``batch``: on the rows its guard lets through only, NULL on the
+    others (which the query never reads)."""
+    index = batch.schema.get_field_index
+    args = [batch.column(index(a)) for a in call.args]
+    if call.guard is None:
+        return fn(*args)
+    mask = batch.column(index(call.guard))
+    selected = pc.sum(mask).as_py() or 0
+    if selected == len(mask):
+        return fn(*args)
+    if selected == 0:
+        return pa.nulls(len(mask), python_to_arrow([], returns).type)
+    result = fn(*(pc.filter(a, mask) for a in args))
+    positions = pc.subtract(pc.cumulative_sum(pc.cast(mask, pa.int64())), 1)
+    return pc.take(result, pc.if_else(mask, positions, pa.scalar(None, pa.int64())))
 
 
 def _in_parallel(
     batches: Iterator[pa.RecordBatch],
     evaluate: Callable[[pa.RecordBatch], pa.RecordBatch],
     ahead: int,
-    limit: int,
+    budget: _Budget,
 ) -> list[pa.RecordBatch]:
     """``evaluate`` each batch, ``ahead`` at a time (one per worker), results in input order;
-    _TooBig once the input read exceeds ``limit`` bytes."""
+    _TooBig once the input read exceeds the budget."""
     done: list[pa.RecordBatch] = []
     pending: deque[Future[pa.RecordBatch]] = deque()
-    held = 0
     with ThreadPoolExecutor(max_workers=ahead, thread_name_prefix="hoarfrost-udf") as threads:
         try:
             for batch in batches:
-                held += batch.nbytes
-                if held > limit:
+                budget.left -= batch.nbytes
+                if budget.left < 0:
                     raise _TooBig()
                 pending.append(threads.submit(evaluate, batch))
                 while len(pending) > ahead:

@@ -2,23 +2,29 @@
 
 DuckDB calls a scalar UDF once per vector of 2,048 rows, and for a function running in a worker
 process each call is a round trip through a pipe: on a small machine the round trips, not the
-user's code, dominate. For the common shape, a query over one table, the engine can instead read
-the UDFs' argument columns out of DuckDB in large batches, evaluate the calls in the workers
-(several at once), and run the rest of the query over the result.
+user's code, dominate. The engine can instead read the UDFs' argument columns out of DuckDB in
+large batches, evaluate the calls in the workers (several at once), and run the rest of the query
+over the result.
 
-:func:`plan` splits one translated (DuckDB) ``SELECT`` into
+:func:`plan` finds each *site*: a ``SELECT`` with UDF calls of its own — the statement, a branch
+of a UNION, a subquery in FROM, IN, EXISTS or a scalar position, a CTE — and splits it into
 
-* the *inner* query: the table, filtered by the WHERE conjuncts that call no UDF, projecting the
-  columns the rest of the query reads plus one column per UDF argument; and
-* the *outer* query: the original statement reading a registered Arrow table (aliased as the table
-  was) in which each UDF call is a column.
+* the *inner* query: its FROM clause as written (tables, joins, subqueries, views), filtered by
+  the WHERE conjuncts that call no UDF, projecting the columns the rest of the SELECT reads plus
+  one column per UDF argument and one per *guard* (hoarfrost.sql.batch_guards: the rows on which
+  a call under CASE / IF / COALESCE / AND / OR is evaluated at all); and
+* the SELECT rewritten in place to read a registered Arrow table (its *stream*) in which each
+  call is a column. A column the SELECT reads qualified (``t.x``, ``s.t.x``) is a column of its
+  own in the stream, so that ``t.x`` and ``u.x`` of a join stay apart; an unqualified one keeps
+  its name, so DuckDB resolves it (against a select alias, say) as it did.
 
-It returns ``None`` (the statement then runs as it is, UDFs per vector) unless every call is
-evaluated unconditionally on every row of the filtered table, so that evaluating it in advance
-changes nothing: no call under CASE / IF / COALESCE / NULLIF / OR, in HAVING / QUALIFY, in a
-window's frame or an aggregate's FILTER, inside another UDF call's arguments, or with an
-aggregate, window or subquery in its arguments; one table in FROM and no join, subquery or CTE;
-no ``*`` projection; and sqlglot must print the statement back exactly as it was given (the
+Sites are evaluated in order (inner subqueries and earlier CTEs first: a later site's inner query
+reads the earlier streams). A SELECT is left to DuckDB (UDFs per vector) when a call is under a
+window, HAVING / QUALIFY, LIMIT, a lambda, TRY or another UDF's arguments, has an aggregate,
+window or subquery in its arguments; when the rest of the SELECT holds a subquery (it could read
+the FROM's tables) or a ``*``; or when a UDF filter is not one conjunct whose calls are the only
+ones (each call must see exactly the rows DuckDB would give it, or fewer). Nothing is planned in a
+recursive WITH, nor when sqlglot does not print the statement back exactly as it was given (the
 translator produced it with the same generator), so editing its tree cannot change anything else.
 """
 
@@ -27,6 +33,7 @@ from __future__ import annotations
 import functools
 import re
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,63 +41,64 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
+from hoarfrost.sql.batch_guards import UDF_PREFIX, guard, is_udf, plain
 from hoarfrost.sql.duck_dialect import DUCKDB
 
-__all__ = ["UDF_PREFIX", "BatchPlan", "Call", "plan"]
+__all__ = ["UDF_PREFIX", "BatchPlan", "Call", "Site", "plan"]
 
-UDF_PREFIX = "__HF_UDF_"
-
-# Constructs under which a call may be evaluated for only some rows, or for other rows than the
-# table's: evaluating it in advance for every row could raise where the query would not.
-_CONDITIONAL = (
-    exp.Case,
-    exp.If,
-    exp.Coalesce,
-    exp.Nullif,
-    exp.Or,
-    exp.Window,
-    exp.Filter,
-    exp.Having,
-    exp.Qualify,
-    exp.Lambda,
-    exp.Limit,
-    exp.Offset,
-)
 # Without FROM there is no table to read in batches: skips parsing for "SELECT f(1)".
 _HAS_FROM = re.compile(r"\bFROM\b", re.IGNORECASE)
+# Where a SELECT's output names are seen (its unaliased expressions must keep them).
+_NAMED = (exp.CTE, exp.From, exp.Join, exp.SetOperation, exp.Lateral)
 
 
 @dataclass(frozen=True)
 class Call:
-    """One distinct UDF call: its DuckDB registration, argument columns and result column."""
+    """One distinct UDF call: its DuckDB registration, argument columns, result column and the
+    BOOLEAN column saying on which rows it is evaluated (``None``: every row)."""
 
     duck_name: str
     args: tuple[str, ...]
     result: str
+    guard: str | None = None
+
+
+@dataclass(frozen=True)
+class Site:
+    """One SELECT whose calls are evaluated in advance into the table named ``stream``."""
+
+    prefix: str  # "WITH ... " of the CTEs its FROM may read, or ""
+    from_sql: str  # the FROM clause as written, joins included
+    inner_where: str | None
+    referenced: frozenset[str]  # lowercased unqualified names the rewritten SELECT reads
+    qualified: tuple[tuple[str, str], ...]  # (stream column, qualified column as written)
+    arguments: tuple[tuple[str, str], ...]  # (column name, DuckDB expression): args and guards
+    calls: tuple[Call, ...]
+    stream: str
+
+    @property
+    def probe(self) -> str:
+        """A query answering the FROM clause's column names."""
+        return f"{self.prefix}SELECT * FROM {self.from_sql} LIMIT 0"
+
+    def inner(self, columns: list[str]) -> str:
+        """The inner query, projecting ``columns`` (those of the FROM clause the SELECT reads
+        unqualified), the qualified columns and the argument and guard columns, in this order."""
+        items = [_quote(c) for c in columns]
+        items += [f"{sql} AS {_quote(name)}" for name, sql in (*self.qualified, *self.arguments)]
+        where = f" WHERE {self.inner_where}" if self.inner_where else ""
+        return f"{self.prefix}SELECT {', '.join(items)} FROM {self.from_sql}{where}"
 
 
 @dataclass(frozen=True)
 class BatchPlan:
-    table_sql: str  # the FROM item as written, alias included
-    referenced: frozenset[str]  # lowercased names of columns the outer query reads
-    arguments: tuple[tuple[str, str], ...]  # (column name, DuckDB expression)
-    inner_where: str | None
-    calls: tuple[Call, ...]
-    stream: str  # the name the outer query reads the evaluated table by
-    outer: str
-
-    def inner(self, columns: list[str]) -> str:
-        """The inner query, projecting ``columns`` of the table (those it has of
-        ``referenced``) and the argument columns."""
-        items = [_quote(c) for c in columns]
-        items += [f"{sql} AS {_quote(name)}" for name, sql in self.arguments]
-        where = f" WHERE {self.inner_where}" if self.inner_where else ""
-        return f"SELECT {', '.join(items)} FROM {self.table_sql}{where}"
+    sites: tuple[Site, ...]  # in the order they must be evaluated
+    outer: str  # the statement reading the streams
 
 
 def plan(sql: str) -> BatchPlan | None:
-    """A batch plan for ``sql`` (a translated DuckDB statement), or ``None`` when the statement
-    is not of a shape whose UDF calls can be evaluated in advance."""
+    """A batch plan for ``sql`` (a translated DuckDB statement), or ``None`` when none of its
+    UDF calls can be evaluated in advance."""
     # The call rewriter writes every UDF call as "__HF_UDF_<key>"(...): most queries stop here.
     if UDF_PREFIX not in sql or not _HAS_FROM.search(sql):
         return None
@@ -100,139 +108,305 @@ def plan(sql: str) -> BatchPlan | None:
 @functools.lru_cache(maxsize=256)
 def _parsed_plan(sql: str) -> BatchPlan | None:
     """Cached by text (parsing costs about as much as a small query): a plan is immutable, and
-    its stream name is registered on one session's DuckDB connection at a time."""
+    its stream names are registered on one session's DuckDB connection at a time."""
     try:
         tree = sqlglot.parse_one(sql, read="duckdb")
-        if not isinstance(tree, exp.Select) or tree.sql(dialect=DUCKDB) != sql:
+        if not isinstance(tree, exp.Query) or tree.sql(dialect=DUCKDB) != sql:
             return None
         return _plan(tree)
     except SqlglotError:
         return None
 
 
-def _is_udf(node: exp.Expression) -> bool:
-    return isinstance(node, exp.Anonymous) and node.name.upper().startswith(UDF_PREFIX)
-
-
-def _plan(tree: exp.Select) -> BatchPlan | None:
-    from_ = _arg(tree, "from")
-    if not isinstance(from_, exp.From) or not isinstance(from_.this, exp.Table):
+def _plan(tree: exp.Query) -> BatchPlan | None:
+    if any(w.args.get("recursive") for w in tree.find_all(exp.With)):
         return None
-    table = from_.this
-    simple = {"this", "db", "catalog", "alias"}
-    if not isinstance(table.this, exp.Identifier) or set(table.args) - simple - _empty(table):
-        return None
-    if any(_arg(tree, key) for key in ("with", "joins", "laterals", "pivots")):
-        return None
-    if any(isinstance(e, exp.Star) for e in tree.expressions):
-        return None
-    if any(node is not tree for node in tree.find_all(exp.Subquery, exp.Exists, exp.Select)):
-        return None
-    calls = [node for node in tree.find_all(exp.Anonymous) if _is_udf(node)]
-    if not calls or not all(_unconditional(call, tree) and _plain_args(call) for call in calls):
-        return None
-
     token = secrets.token_hex(4)
-    alias = table.alias or table.name
-    table_sql = table.sql(dialect=DUCKDB)
-    where = tree.args.get("where")
-    inner_where: str | None = None
-    if where is not None:
-        condition = where.this.unnest()  # WHERE (a AND b) is WHERE a AND b
-        conjuncts = list(condition.flatten()) if isinstance(condition, exp.And) else [condition]
-        early = [c for c in conjuncts if not any(_is_udf(n) for n in c.find_all(exp.Anonymous))]
-        late = [c for c in conjuncts if c not in early]
-        if early:
-            inner_where = " AND ".join(f"({c.sql(dialect=DUCKDB)})" for c in early)
-        in_where = {c.sql(dialect=DUCKDB) for c in calls if c.find_ancestor(exp.Where)}
-        # A UDF filter decides which rows the other calls see, so the other calls must be ones
-        # it makes itself (same function, same arguments: evaluated on every row anyway), and
-        # it must be one conjunct (DuckDB evaluates a second only on the rows the first kept).
-        if in_where and (
-            len(late) != 1 or any(c.sql(dialect=DUCKDB) not in in_where for c in calls)
-        ):
-            return None
-        if late:
-            where.set("this", late[0])
-        else:
-            tree.set("where", None)
+    sites: list[Site] = []
+    for node in [n for n in _post_order(tree) if isinstance(n, exp.Select)]:
+        site = _site(node, f"{len(sites)}_{token}")
+        if site is not None:
+            sites.append(site)
+    if not sites:
+        return None
+    return BatchPlan(tuple(sites), tree.sql(dialect=DUCKDB))
 
-    distinct: dict[str, Call] = {}
-    arguments: list[tuple[str, str]] = []
-    for call in calls:
-        text = call.sql(dialect=DUCKDB)
-        found = distinct.get(text)
-        if found is None:
-            k = len(distinct)
-            names = []
-            for j, arg in enumerate(call.expressions):
-                name = f"__hf_a{k}_{j}_{token}"
-                names.append(name)
-                arguments.append((name, arg.sql(dialect=DUCKDB)))
-            found = Call(call.name.upper(), tuple(names), f"__hf_r{k}_{token}")
-            distinct[text] = found
-        call.replace(exp.column(found.result, quoted=True))
 
-    stream = f"__hf_batched_{token}"
-    stream_table = exp.Table(
-        this=exp.to_identifier(stream, quoted=True),
-        alias=exp.TableAlias(this=exp.to_identifier(alias, quoted=True)),
-    )
-    from_.set("this", stream_table)
-    results = {c.result for c in distinct.values()}
-    referenced: set[str] = set()
-    for column in tree.find_all(exp.Column):
-        if column.name in results:
+def _post_order(root: exp.Expr) -> Iterator[exp.Expr]:
+    """Children before their parent, a WITH before the rest of its query (no recursion: a long
+    expression is a deep tree)."""
+    stack: list[tuple[exp.Expr, bool]] = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            yield node
             continue
-        if column.args.get("db") or column.args.get("catalog"):
-            return None
-        if column.table and column.table.lower() != alias.lower():
-            return None
-        referenced.add(column.name.lower())
-    return BatchPlan(
-        table_sql=table_sql,
-        referenced=frozenset(referenced),
-        arguments=tuple(arguments),
+        stack.append((node, True))
+        with_ = _arg(node, "with")
+        children = [c for c in node.iter_expressions() if c is not with_]
+        if with_ is not None:
+            children.insert(0, with_)
+        stack.extend((c, False) for c in reversed(children))
+
+
+def _own_calls(select: exp.Select) -> list[exp.Expr]:
+    return [
+        n
+        for n in select.find_all(exp.Anonymous)
+        if is_udf(n) and n.find_ancestor(exp.Select) is select
+    ]
+
+
+def _site(select: exp.Select, suffix: str) -> Site | None:
+    """Plan ``select`` as a site and rewrite it to read its stream, or ``None`` (unchanged)."""
+    calls = _own_calls(select)
+    from_ = _arg(select, "from")
+    if not calls or not isinstance(from_, exp.From) or _arg(select, "laterals"):
+        return None
+    if _arg(select, "pivots"):
+        return None
+    joins: list[exp.Expr] = _arg(select, "joins") or []
+    split = _split_where(select, calls)
+    if split is None:
+        return None
+    early, late = split
+    outer = [v for _, v in _outer_args(select)] + late
+    if any(_has_query(n) or _has_star(n) for n in outer):
+        return None
+    found = [guard(call, select) for call in calls]
+    guards = [g for g in found if g is not None]
+    if len(guards) != len(calls) or not all(plain(a) for c in calls for a in c.expressions):
+        return None
+    aliases = _aliases(from_, joins)
+    inner_parts = [
+        *(a for c in calls for a in c.expressions),
+        *early,
+        *(e for g in guards for e in g),
+    ]
+    if not _local(inner_parts, select, aliases):
+        return None
+    if _names_matter(select) and any(_unaliased(e, calls) for e in select.expressions):
+        return None
+
+    prefix = _prefix(select)
+    from_sql = _from_sql(from_, joins)
+    inner_where = " AND ".join(f"({c.sql(dialect=DUCKDB)})" for c in early) or None
+    keys = _keys(calls, guards)
+    distinct, arguments = _distinct_calls(calls, keys, suffix)
+    stream = f"__hf_batched_{suffix}"
+    for expression in list(select.expressions):
+        if isinstance(expression, exp.Column) and expression.table.lower() in aliases:
+            expression.replace(exp.Alias(this=expression.copy(), alias=expression.this.copy()))
+    for call, key in zip(calls, keys, strict=True):
+        call.replace(exp.column(distinct[key].result, quoted=True))
+    select.set("from_", exp.From(this=exp.Table(this=exp.to_identifier(stream, quoted=True))))
+    select.set("joins", None)
+    select.set("with_", None)
+    where = select.args.get("where")
+    if late:
+        assert where is not None
+        where.set("this", late[0])
+    else:
+        select.set("where", None)
+    results = {c.result for c in distinct.values()}
+    referenced, qualified = _map_columns(select, aliases, results, suffix)
+    return Site(
+        prefix=prefix,
+        from_sql=from_sql,
         inner_where=inner_where,
+        referenced=frozenset(referenced),
+        qualified=tuple(qualified),
+        arguments=tuple(arguments),
         calls=tuple(distinct.values()),
         stream=stream,
-        outer=tree.sql(dialect=DUCKDB),
     )
 
 
-def _arg(node: exp.Expression, key: str) -> Any:
-    """An argument of a node; sqlglot spells some keys with a trailing underscore."""
-    return node.args.get(key) or node.args.get(f"{key}_")
+def _split_where(
+    select: exp.Select, calls: list[exp.Expr]
+) -> tuple[list[exp.Expr], list[exp.Expr]] | None:
+    """WHERE's conjuncts without a call of the site (filters of the inner query) and with one
+    (at most one, kept in the SELECT), or ``None`` when the calls cannot be evaluated early."""
+    where = select.args.get("where")
+    if where is None:
+        return [], []
+    condition = where.this.unnest()  # WHERE (a AND b) is WHERE a AND b
+    conjuncts = list(condition.flatten()) if isinstance(condition, exp.And) else [condition]
+    own = {id(c) for c in calls}
+    early = [c for c in conjuncts if not any(id(n) in own for n in c.walk())]
+    late = [c for c in conjuncts if not any(c is e for e in early)]
+    in_where = [c for c in calls if c.find_ancestor(exp.Where) is where]
+    if not in_where:
+        return early, late
+    # A UDF filter decides which rows the other calls see, so the other calls must be ones it
+    # makes itself (same function, same arguments: evaluated on every row anyway), and it must
+    # be one conjunct (DuckDB evaluates a second only on the rows the first kept).
+    texts = {c.sql(dialect=DUCKDB) for c in in_where}
+    if len(late) != 1 or any(c.sql(dialect=DUCKDB) not in texts for c in calls):
+        return None
+    if any(guard(c, select) != [] for c in in_where):
+        return None
+    return early, late
 
 
-def _empty(node: exp.Expression) -> set[str]:
-    return {key for key, value in node.args.items() if value in (None, [], False)}
+def _outer_args(select: exp.Select) -> Iterator[tuple[str, exp.Expr]]:
+    """The parts of ``select`` that stay with it (not its FROM, joins, WHERE or WITH)."""
+    for key, value in select.args.items():
+        if key in ("from_", "joins", "where", "with_") or not value:
+            continue
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, exp.Expr):
+                yield key, item
 
 
-def _unconditional(call: exp.Expression, root: exp.Expression) -> bool:
-    """Every row of the filtered table evaluates ``call`` (an AND only on WHERE's top level)."""
-    node = call.parent
-    while node is not None and node is not root:
-        if isinstance(node, _CONDITIONAL):
-            return False
-        if isinstance(node, exp.And):
-            above = node.parent
-            while isinstance(above, (exp.And, exp.Paren)):
-                above = above.parent
-            if not isinstance(above, exp.Where):
-                return False
-        if isinstance(node, exp.Anonymous) and _is_udf(node):
-            return False  # nested in another UDF's arguments
-        node = node.parent
-    return node is root
+def _has_query(node: exp.Expr) -> bool:
+    return any(isinstance(n, (exp.Select, exp.Subquery, exp.Exists)) for n in node.walk())
 
 
-def _plain_args(call: exp.Expression) -> bool:
-    for arg in call.expressions:
-        for node in arg.walk():
-            if isinstance(node, (exp.AggFunc, exp.Window, exp.Subquery, exp.Star)) or _is_udf(node):
+def _has_star(node: exp.Expr) -> bool:
+    """A ``*`` that expands to columns (not the one of COUNT(*))."""
+    for n in node.walk():
+        if isinstance(n, exp.Star) and not isinstance(n.parent, (exp.Count, exp.AggFunc)):
+            return True
+    return False
+
+
+def _aliases(from_: exp.From, joins: list[exp.Expr]) -> set[str]:
+    """Lowercased names the FROM clause's items are qualified by."""
+    items = [from_.this, *(j.this for j in joins)]
+    return {item.alias_or_name.lower() for item in items if item.alias_or_name}
+
+
+def _local(parts: list[exp.Expr], select: exp.Select, aliases: set[str]) -> bool:
+    """No qualified column of ``select``'s own in ``parts`` names another table (an outer query's,
+    which the inner query could not read)."""
+    for part in parts:
+        for column in part.find_all(exp.Column):
+            if column.find_ancestor(exp.Select) is not select:
+                continue
+            if column.table and column.table.lower() not in aliases:
                 return False
     return True
+
+
+def _names_matter(select: exp.Select) -> bool:
+    """Whether the names of ``select``'s output columns are seen (not in IN, EXISTS, a scalar
+    subquery)."""
+    node = select.parent
+    while isinstance(node, (exp.Subquery, exp.Paren)):
+        node = node.parent
+    return node is None or isinstance(node, _NAMED)
+
+
+def _unaliased(expression: exp.Expr, calls: list[exp.Expr]) -> bool:
+    if isinstance(expression, exp.Alias):
+        return False
+    return any(n is c for n in expression.walk() for c in calls)
+
+
+def _prefix(select: exp.Select) -> str:
+    """``WITH`` and the CTEs visible from ``select``'s FROM clause (those before it in its own
+    WITH, every one of an enclosing query's), outermost first."""
+    visible: list[exp.Expr] = []
+    path: list[exp.Expr] = []
+    node: exp.Expr | None = select
+    while node is not None:
+        with_ = _arg(node, "with")
+        if isinstance(with_, exp.With):
+            ctes = list(with_.expressions)
+            if len(path) > 1 and path[-1] is with_:
+                ctes = ctes[: _position(ctes, path[-2])]
+            visible[:0] = ctes
+        path.append(node)
+        node = node.parent
+    if not visible:
+        return ""
+    return "WITH " + ", ".join(c.sql(dialect=DUCKDB) for c in visible) + " "
+
+
+def _position(items: list[exp.Expr], item: exp.Expr) -> int:
+    return next(i for i, x in enumerate(items) if x is item)
+
+
+def _from_sql(from_: exp.From, joins: list[exp.Expr]) -> str:
+    text = from_.this.sql(dialect=DUCKDB)
+    for join in joins:
+        rendered = join.sql(dialect=DUCKDB)
+        text += rendered if rendered.startswith(",") else " " + rendered
+    return text
+
+
+def _keys(calls: list[exp.Expr], guards: list[list[exp.Expr]]) -> list[tuple[str, str | None]]:
+    """Each call's identity: its text, and the rows it is evaluated on — every row when one of
+    its instances is unguarded, else those any instance's guard lets through."""
+    texts = [c.sql(dialect=DUCKDB) for c in calls]
+    rendered = [" AND ".join(e.sql(dialect=DUCKDB) for e in g) for g in guards]
+    needed: dict[str, list[str]] = {}
+    for text, condition in zip(texts, rendered, strict=True):
+        kept = needed.setdefault(text, [])
+        if condition not in kept:
+            kept.append(condition)
+    combined = {
+        text: None
+        if "" in kept
+        else " OR ".join(f"({c})" for c in kept)
+        if len(kept) > 1
+        else kept[0]
+        for text, kept in needed.items()
+    }
+    return [(text, combined[text]) for text in texts]
+
+
+def _distinct_calls(
+    calls: list[exp.Expr], keys: list[tuple[str, str | None]], suffix: str
+) -> tuple[dict[tuple[str, str | None], Call], list[tuple[str, str]]]:
+    distinct: dict[tuple[str, str | None], Call] = {}
+    arguments: list[tuple[str, str]] = []
+    for call, key in zip(calls, keys, strict=True):
+        if key in distinct:
+            continue
+        k = len(distinct)
+        names = []
+        for j, arg in enumerate(call.expressions):
+            names.append(f"__hf_a{k}_{j}_{suffix}")
+            arguments.append((names[-1], arg.sql(dialect=DUCKDB)))
+        guard_name = None
+        if key[1] is not None:
+            guard_name = f"__hf_g{k}_{suffix}"
+            arguments.append((guard_name, key[1]))
+        distinct[key] = Call(call.name.upper(), tuple(names), f"__hf_r{k}_{suffix}", guard_name)
+    return distinct, arguments
+
+
+def _map_columns(
+    select: exp.Select, aliases: set[str], results: set[str], suffix: str
+) -> tuple[set[str], list[tuple[str, str]]]:
+    """Point the columns the rewritten SELECT reads at the stream: a qualified one becomes a
+    column of its own; an unqualified one (or the struct a dotted name starts with) keeps its
+    name and is projected when the FROM clause has it."""
+    referenced: set[str] = set()
+    qualified: dict[str, str] = {}
+    for _, part in [*_outer_args(select), *_where_parts(select)]:
+        for column in list(part.find_all(exp.Column)):
+            if column.name in results and not column.table:
+                continue
+            if column.table and column.table.lower() in aliases:
+                text = column.sql(dialect=DUCKDB)
+                name = qualified.setdefault(text, f"__hf_c{len(qualified)}_{suffix}")
+                column.replace(exp.column(name, quoted=True))
+            else:
+                referenced.add(column.parts[0].name.lower())
+    return referenced, [(name, text) for text, name in qualified.items()]
+
+
+def _where_parts(select: exp.Select) -> list[tuple[str, exp.Expr]]:
+    where = select.args.get("where")
+    return [("where", where)] if where is not None else []
+
+
+def _arg(node: exp.Expr, key: str) -> Any:
+    """An argument of a node; sqlglot spells some keys with a trailing underscore."""
+    return node.args.get(key) or node.args.get(f"{key}_")
 
 
 def _quote(name: str) -> str:
