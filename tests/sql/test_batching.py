@@ -4,84 +4,228 @@ from __future__ import annotations
 
 import pytest
 
-from hoarfrost.sql.batching import plan
+from hoarfrost.sql.batching import Site, plan
 
 F = '"__HF_UDF_F"(CAST(("X") AS BIGINT))'
 G = '"__HF_UDF_G"(CAST(("Y") AS BIGINT))'
 
 
+def _site(sql: str) -> tuple[Site, str]:
+    p = plan(sql)
+    assert p is not None and len(p.sites) == 1
+    return p.sites[0], p.outer
+
+
 def test_aggregate_over_a_table() -> None:
-    p = plan(f'SELECT SUM({F}) AS "S" FROM "T"')
-    assert p is not None
-    (call,) = p.calls
-    assert call.duck_name == "__HF_UDF_F" and len(call.args) == 1
-    assert p.arguments == ((call.args[0], 'CAST(("X") AS BIGINT)'),)
-    assert p.outer == f'SELECT SUM("{call.result}") AS "S" FROM "{p.stream}" AS "T"'
-    assert p.inner([]) == f'SELECT CAST(("X") AS BIGINT) AS "{call.args[0]}" FROM "T"'
-    assert p.referenced == frozenset()
+    site, outer = _site(f'SELECT SUM({F}) AS "S" FROM "T"')
+    (call,) = site.calls
+    assert call.duck_name == "__HF_UDF_F" and len(call.args) == 1 and call.guard is None
+    assert site.arguments == ((call.args[0], 'CAST(("X") AS BIGINT)'),)
+    assert outer == f'SELECT SUM("{call.result}") AS "S" FROM "{site.stream}"'
+    assert site.inner([]) == f'SELECT CAST(("X") AS BIGINT) AS "{call.args[0]}" FROM "T"'
+    assert site.probe == 'SELECT * FROM "T" LIMIT 0'
+    assert site.referenced == frozenset() and site.qualified == ()
 
 
 def test_plain_filters_run_first_and_a_udf_filter_stays_outside() -> None:
-    p = plan(f'SELECT {F} AS "B", COUNT(*) FROM "T" WHERE "X" > 3 AND {F} <> 3 GROUP BY {F}')
-    assert p is not None and len(p.calls) == 1  # one call, evaluated once per row
-    result = p.calls[0].result
-    assert p.inner_where == '("X" > 3)'
-    assert p.outer == (
-        f'SELECT "{result}" AS "B", COUNT(*) FROM "{p.stream}" AS "T" WHERE "{result}" <> 3 '
+    site, outer = _site(
+        f'SELECT {F} AS "B", COUNT(*) FROM "T" WHERE "X" > 3 AND {F} <> 3 GROUP BY {F}'
+    )
+    assert len(site.calls) == 1  # one call, evaluated once per row
+    result = site.calls[0].result
+    assert site.inner_where == '("X" > 3)'
+    assert outer == (
+        f'SELECT "{result}" AS "B", COUNT(*) FROM "{site.stream}" WHERE "{result}" <> 3 '
         f'GROUP BY "{result}"'
     )
 
 
 def test_a_parenthesised_where_is_split_too() -> None:
-    p = plan(f'SELECT COUNT(*) FROM "T" WHERE ("X" > 3 AND ({F} < 10))')
-    assert p is not None and p.inner_where == '("X" > 3)'
-    assert p.outer.endswith(f'WHERE "{p.calls[0].result}" < 10')
+    site, outer = _site(f'SELECT COUNT(*) FROM "T" WHERE ("X" > 3 AND ({F} < 10))')
+    assert site.inner_where == '("X" > 3)'
+    assert outer.endswith(f'WHERE "{site.calls[0].result}" < 10')
 
 
-def test_columns_read_by_the_outer_query_are_projected_under_the_table_alias() -> None:
-    p = plan(f'SELECT "A"."Y", {F} FROM "DB"."S"."T" AS "A" ORDER BY "Z" LIMIT 5')
-    assert p is not None
-    assert p.table_sql == '"DB"."S"."T" AS "A"'
-    assert p.referenced == frozenset({"y", "z"})
-    assert f'FROM "{p.stream}" AS "A" ORDER BY "Z" LIMIT 5' in p.outer
-    assert p.inner(["Y", "Z"]).startswith('SELECT "Y", "Z", CAST')
+def test_unqualified_columns_keep_their_names_and_qualified_ones_get_their_own() -> None:
+    site, outer = _site(f'SELECT "A"."Y", {F} AS "F" FROM "DB"."S"."T" AS "A" ORDER BY "Z" LIMIT 5')
+    assert site.probe == 'SELECT * FROM "DB"."S"."T" AS "A" LIMIT 0'
+    assert site.referenced == frozenset({"z"})
+    ((column, text),) = site.qualified
+    assert text == '"A"."Y"'
+    assert outer.startswith(f'SELECT "{column}" AS "Y", "{site.calls[0].result}" AS "F" FROM')
+    assert outer.endswith('ORDER BY "Z" LIMIT 5')
+    assert site.inner(["Z"]).startswith(f'SELECT "Z", "A"."Y" AS "{column}", CAST')
+
+
+def test_a_join_keeps_same_named_columns_apart() -> None:
+    g = '"__HF_UDF_G"(CAST(("U"."X") AS BIGINT))'
+    site, outer = _site(
+        f'SELECT "T"."X", "U"."X", {g} AS "G" FROM "T" JOIN "U" ON "T"."K" = "U"."K" '
+        'WHERE "U"."X" > 1 ORDER BY "T"."X"'
+    )
+    assert site.probe == 'SELECT * FROM "T" JOIN "U" ON "T"."K" = "U"."K" LIMIT 0'
+    assert site.inner_where == '("U"."X" > 1)'
+    (t, t_text), (u, u_text) = site.qualified
+    assert (t_text, u_text) == ('"T"."X"', '"U"."X"')
+    result = site.calls[0].result
+    assert outer == (
+        f'SELECT "{t}" AS "X", "{u}" AS "X", "{result}" AS "G" FROM "{site.stream}" ORDER BY "{t}"'
+    )
+    assert site.arguments[0][1] == 'CAST(("U"."X") AS BIGINT)'
+
+
+def test_comma_joins_and_using() -> None:
+    site, _ = _site(f'SELECT SUM({F}) AS "S" FROM "T", "U" JOIN "V" USING ("K")')
+    assert site.probe == 'SELECT * FROM "T", "U" JOIN "V" USING ("K") LIMIT 0'
 
 
 def test_a_schema_qualified_column_in_a_plain_filter_stays_with_the_table() -> None:
-    p = plan(f'SELECT {F} FROM "S"."T" WHERE "S"."T"."X" > 0')
-    assert p is not None and p.inner_where == '("S"."T"."X" > 0)'
+    site, _ = _site(f'SELECT {F} AS "F" FROM "S"."T" WHERE "S"."T"."X" > 0')
+    assert site.inner_where == '("S"."T"."X" > 0)'
 
 
 def test_two_functions_and_a_repeated_call() -> None:
-    p = plan(f'SELECT {F}, {G}, {F} + 1 FROM "T"')
+    site, _ = _site(f'SELECT {F} AS "A", {G} AS "B", {F} + 1 AS "C" FROM "T"')
+    assert [c.duck_name for c in site.calls] == ["__HF_UDF_F", "__HF_UDF_G"]
+
+
+def _guards(site: Site) -> list[str | None]:
+    named = dict(site.arguments)
+    return [None if c.guard is None else named[c.guard] for c in site.calls]
+
+
+def test_a_case_branch_is_evaluated_on_the_rows_that_reach_it() -> None:
+    site, outer = _site(
+        f'SELECT SUM(CASE WHEN "X" > 0 THEN {F} WHEN "X" < -5 THEN {G} ELSE 0 END) AS "S" FROM "T"'
+    )
+    assert _guards(site) == [
+        '(("X" > 0) IS TRUE)',
+        '(NOT (("X" > 0) IS TRUE)) AND (("X" < -5) IS TRUE)',
+    ]
+    f, g = (c.result for c in site.calls)
+    assert outer == (
+        f'SELECT SUM(CASE WHEN "X" > 0 THEN "{f}" WHEN "X" < -5 THEN "{g}" ELSE 0 END) AS "S" '
+        f'FROM "{site.stream}"'
+    )
+    assert site.referenced == frozenset({"x"})  # the CASE still reads X
+
+
+def test_else_simple_case_and_a_call_in_a_later_when() -> None:
+    site, _ = _site(f'SELECT CASE "Y" WHEN 1 THEN 0 WHEN 2 THEN {F} ELSE {G} END AS "C" FROM "T"')
+    one, two = '((("Y") = (1)) IS TRUE)', '((("Y") = (2)) IS TRUE)'
+    assert _guards(site) == [f"(NOT {one}) AND {two}", f"(NOT {one}) AND (NOT {two})"]
+    site, _ = _site(f'SELECT CASE WHEN "X" > 0 THEN 0 WHEN {F} > 1 THEN 1 END AS "C" FROM "T"')
+    assert _guards(site) == ['(NOT (("X" > 0) IS TRUE))']
+
+
+def test_coalesce_if_and_or() -> None:
+    site, _ = _site(
+        f'SELECT COALESCE("X", "Y", {F}) AS "A", CASE WHEN "X" > 0 THEN 1 ELSE {G} END AS "B", '
+        f'"X" > 0 AND "__HF_UDF_H"("X") AS "C", "X" > 0 OR "__HF_UDF_K"("X") AS "D", '
+        f'NULLIF({F}, 0) AS "E" FROM "T"'
+    )
+    assert _guards(site) == [
+        None,  # NULLIF evaluates it on every row: so is the COALESCE's
+        '(NOT (("X" > 0) IS TRUE))',
+        '(NOT (("X" > 0) IS FALSE))',
+        '(NOT (("X" > 0) IS TRUE))',
+    ]
+
+
+def test_one_call_under_two_guards_is_evaluated_once_on_either_rows() -> None:
+    site, _ = _site(
+        f'SELECT CASE WHEN "X" > 0 THEN {F} END AS "A", CASE WHEN "X" < -1 THEN {F} END AS "B" '
+        'FROM "T"'
+    )
+    assert _guards(site) == ['((("X" > 0) IS TRUE)) OR ((("X" < -1) IS TRUE))']
+
+
+def test_guards_stop_at_an_aggregate_and_take_its_filter() -> None:
+    site, _ = _site(
+        f'SELECT CASE WHEN COUNT(*) > 1 THEN SUM({F}) END AS "A", '
+        f'SUM({G}) FILTER(WHERE "X" > 2) AS "B" FROM "T"'
+    )
+    assert _guards(site) == [None, '(("X" > 2) IS TRUE)']
+
+
+def test_a_subquery_in_from_is_a_site_and_the_query_reads_its_stream() -> None:
+    site, outer = _site(f'SELECT * FROM (SELECT {F} AS "Y" FROM "T") WHERE "Y" > 3')
+    assert site.probe == 'SELECT * FROM "T" LIMIT 0'
+    result = site.calls[0].result
+    assert outer == f'SELECT * FROM (SELECT "{result}" AS "Y" FROM "{site.stream}") WHERE "Y" > 3'
+
+
+def test_an_in_subquery_needs_no_alias() -> None:
+    site, outer = _site(f'SELECT "X" FROM "T" WHERE "X" IN (SELECT {F} FROM "U")')
+    assert site.probe == 'SELECT * FROM "U" LIMIT 0'
+    assert outer == (
+        f'SELECT "X" FROM "T" WHERE "X" IN (SELECT "{site.calls[0].result}" FROM "{site.stream}")'
+    )
+
+
+def test_ctes_visible_from_a_site_go_with_its_inner_query() -> None:
+    p = plan(
+        f'WITH "A" AS (SELECT "X" FROM "T"), "B" AS (SELECT {F} AS "Y" FROM "A") '
+        f'SELECT MAX("Y") AS "M", (SELECT SUM({G}) FROM "A") AS "N" FROM "B"'
+    )
     assert p is not None
-    assert [c.duck_name for c in p.calls] == ["__HF_UDF_F", "__HF_UDF_G"]
+    b, n = p.sites
+    assert b.probe == 'WITH "A" AS (SELECT "X" FROM "T") SELECT * FROM "A" LIMIT 0'
+    assert n.probe.startswith('WITH "A" AS (SELECT "X" FROM "T"), "B" AS (SELECT "__hf_r0_')
+    assert p.outer.startswith(
+        f'WITH "A" AS (SELECT "X" FROM "T"), "B" AS (SELECT "{b.calls[0].result}"'
+    )
+
+
+def test_a_site_reading_another_comes_after_it() -> None:
+    p = plan(
+        'SELECT "__HF_UDF_G"("Y") AS "Z" FROM (SELECT "__HF_UDF_F"("X") AS "Y" FROM "T") AS "S"'
+    )
+    assert p is not None
+    first, second = p.sites
+    assert second.from_sql == (
+        f'(SELECT "{first.calls[0].result}" AS "Y" FROM "{first.stream}") AS "S"'
+    )
+    assert p.outer == f'SELECT "{second.calls[0].result}" AS "Z" FROM "{second.stream}"'
+
+
+def test_a_union_branch() -> None:
+    site, outer = _site(f'SELECT {F} AS "C" FROM "T" UNION ALL SELECT 1')
+    assert (
+        outer == f'SELECT "{site.calls[0].result}" AS "C" FROM "{site.stream}" UNION ALL SELECT 1'
+    )
+
+
+def test_a_correlated_subquery_is_left_and_the_rest_planned() -> None:
+    p = plan(
+        f'SELECT {F} AS "A", "X" IN (SELECT "__HF_UDF_G"("U"."Y" + "T"."X") FROM "U") AS "B" '
+        'FROM "T"'
+    )
+    assert p is None  # the statement's SELECT has a subquery besides its calls
+    p = plan(f'SELECT "X" FROM "T" WHERE "X" IN (SELECT "__HF_UDF_G"("U"."Y" + "T"."X") FROM "U")')
+    assert p is None
 
 
 @pytest.mark.parametrize(
     "sql",
     [
         f"SELECT {F}",  # no table
-        f'SELECT CASE WHEN "X" > 0 THEN {F} END FROM "T"',  # only some rows
-        f'SELECT COALESCE("X", {F}) FROM "T"',
-        f'SELECT IF("X" > 0, {F}, 0) FROM "T"',
-        f'SELECT "X" FROM "T" WHERE "X" > 0 OR {F} > 0',
+        f'SELECT CASE WHEN {F} > 0 THEN {G} END AS "C" FROM "T"',  # a guard calling a UDF
+        f'SELECT COALESCE({F}, {G}) AS "C" FROM "T"',
+        f'SELECT "X" FROM "T" WHERE "X" > 0 OR {F} > 0',  # a guarded UDF filter
+        f'SELECT TRY({F}) AS "C" FROM "T"',
+        f'SELECT {F} FROM "T"',  # an unaliased call: its DuckDB name would change
+        f'SELECT {F} AS "A", (SELECT MAX("Y") FROM "U") AS "B" FROM "T"',  # a subquery beside
+        f'SELECT "T".*, {F} AS "A" FROM "T"',
+        f'WITH RECURSIVE "C" AS (SELECT 1 AS "X") SELECT {F} AS "A" FROM "C"',
         f'SELECT "X" FROM "T" WHERE {F} > 0 AND {G} > 0',  # G sees only the rows F kept
-        f'SELECT {G} FROM "T" WHERE {F} > 0',
+        f'SELECT {G} AS "C" FROM "T" WHERE {F} > 0',
         f'SELECT SUM("X") FROM "T" GROUP BY "Y" HAVING SUM({F}) > 0',
-        f'SELECT SUM({F}) FILTER (WHERE "X" > 0) FROM "T"',
-        f'SELECT SUM({F}) OVER (PARTITION BY "Y") FROM "T"',
-        f'SELECT {F} FROM "T" JOIN "U" ON "T"."X" = "U"."X"',
-        f'SELECT {F} FROM "T", "U"',
-        f'SELECT {F} FROM (SELECT "X" FROM "T")',
-        f'WITH "C" AS (SELECT "X" FROM "T") SELECT {F} FROM "C"',
-        f'SELECT {F} FROM "T" WHERE "X" IN (SELECT "X" FROM "U")',
+        f'SELECT SUM("X") FILTER(WHERE {F} > 0) AS "C" FROM "T"',
+        f'SELECT SUM({F}) OVER (PARTITION BY "Y") AS "C" FROM "T"',
         f'SELECT * FROM "T" WHERE {F} > 0',
-        f'SELECT {F} FROM "T" UNION ALL SELECT 1',
-        'SELECT "__HF_UDF_F"(SUM("X")) FROM "T"',  # an aggregate as argument
-        f'SELECT "__HF_UDF_F"({G}) FROM "T"',  # a call inside a call
-        f'SELECT "S"."T"."X", {F} FROM "S"."T"',  # a schema-qualified column
-        f"SELECT {F} FROM read_csv('x.csv')",
+        'SELECT "__HF_UDF_F"(SUM("X")) AS "C" FROM "T"',  # an aggregate as argument
+        f'SELECT "__HF_UDF_F"({G}) AS "C" FROM "T"',  # a call inside a call
         'SELECT "X" FROM "T"',  # no UDF at all
         "SELECT (",  # not SQL
     ],

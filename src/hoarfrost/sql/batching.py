@@ -152,7 +152,7 @@ def _post_order(root: exp.Expr) -> Iterator[exp.Expr]:
 def _own_calls(select: exp.Select) -> list[exp.Expr]:
     return [
         n
-        for n in select.find_all(exp.Anonymous)
+        for n in select.find_all(exp.Anonymous, bfs=False)
         if is_udf(n) and n.find_ancestor(exp.Select) is select
     ]
 
