@@ -43,6 +43,8 @@ def _setup(con: hoarfrost.Connection) -> None:
         "CREATE TABLE t AS SELECT range AS x, 'k' || (range % 5) AS s, "
         "CASE WHEN range % 10 = 0 THEN NULL ELSE range END AS n FROM range(200000)"
     )
+    # Joined to t on s: one row each, with an x of its own.
+    con.execute("CREATE TABLE u AS SELECT 10 * range AS x, 'k' || range AS s FROM range(5)")
     for signature, body in FUNCTIONS.items():
         con.execute(
             f"CREATE FUNCTION {signature} LANGUAGE PYTHON RUNTIME_VERSION = '3.11' "
@@ -53,6 +55,9 @@ def _setup(con: hoarfrost.Connection) -> None:
             f"CREATE FUNCTION {name}(x INT) RETURNS INT LANGUAGE PYTHON RUNTIME_VERSION = '3.11' "
             f"{PANDAS} HANDLER = 'f' AS $$\n{body}\n$$"
         )
+    con.execute("CREATE VIEW odd AS SELECT x, s, twice(x) AS d FROM t WHERE x % 2 = 1")
+    con.execute("CREATE VIEW named (a, b) AS SELECT x, label(x, s) FROM t WHERE x < 1000")
+    con.execute("CREATE VIEW lens AS SELECT x, batch_len(x) AS b FROM t")
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +86,36 @@ QUERIES = [
     "SELECT COUNT(twice(n)), COUNT(strict_twice(n)), SUM(strict_twice(n)) FROM t",
     "SELECT twice(x) FROM t WHERE x < 0",  # no rows
     "SELECT label(x, s) FROM t WHERE x = 199999",
+    # joins: qualified, same-named and aliased columns
+    "SELECT t.x, u.x, twice(t.x) AS a, twice(u.x) FROM t JOIN u ON t.s = u.s WHERE t.x < 20 "
+    "ORDER BY t.x",
+    "SELECT u.s, SUM(twice(t.x)), MAX(label(u.x, t.s)) FROM t JOIN u USING (s) GROUP BY u.s "
+    "ORDER BY u.s",
+    "SELECT COUNT(*), SUM(twice(a.x) + twice(b.x)) FROM t AS a, u AS b WHERE a.s = b.s AND b.x > 20",
+    "SELECT t.x, u.x AS ux, label(t.x, t.s) FROM t LEFT JOIN u ON t.s = u.s AND u.x > 20 "
+    "WHERE t.x < 30 ORDER BY t.x",
+    # CASE, COALESCE, AND / OR: only the rows that need the call
+    "SELECT SUM(CASE WHEN x % 3 = 0 THEN twice(x) WHEN x % 3 = 1 THEN -twice(x) ELSE 0 END) FROM t",
+    "SELECT ROUND(SUM(CASE WHEN x <> 0 THEN inverse(x) END), 6), "
+    "COUNT(IFF(x = 0, NULL, inverse(x))) FROM t",
+    "SELECT CASE x WHEN 0 THEN -1 ELSE inverse(x) END AS i FROM t ORDER BY x LIMIT 3",
+    "SELECT COUNT(COALESCE(n, strict_twice(x))), SUM(NVL(n, twice(x))), SUM(ZEROIFNULL(twice(n))) "
+    "FROM t",
+    "SELECT x, x > 5 AND twice(x) > 14, x <= 7 OR twice(x) > 18 FROM t WHERE x < 12 ORDER BY x",
+    "SELECT SUM(twice(x)) FILTER (WHERE x % 2 = 0), COUNT(CASE WHEN n IS NULL THEN twice(n) END) "
+    "FROM t",
+    # subqueries, CTEs, unions
+    "SELECT y, COUNT(*) FROM (SELECT twice(x) % 7 AS y FROM t) GROUP BY y ORDER BY y",
+    "SELECT COUNT(*), MIN(x) FROM t WHERE x IN (SELECT twice(x) FROM u) AND x > 0",
+    "WITH c AS (SELECT x, twice(x) AS d FROM t WHERE x % 2 = 0) "
+    "SELECT COUNT(*), SUM(label(d, 'z') = 'z-' || (2 * x)) FROM c",
+    "SELECT twice(x) AS d FROM t WHERE x < 3 UNION ALL SELECT twice(x) FROM u ORDER BY d",
+    "SELECT x, (SELECT MAX(twice(u.x)) FROM u) AS m FROM t WHERE x < 3 ORDER BY x",
+    # views that call functions
+    "SELECT COUNT(*), SUM(d), MAX(d) FROM odd",
+    "SELECT odd.s, SUM(odd.d + u.x) FROM odd JOIN u ON odd.s = u.s GROUP BY odd.s ORDER BY 1",
+    "SELECT * FROM named WHERE a BETWEEN 10 AND 12 ORDER BY a",
+    "SELECT a, twice(a) FROM named WHERE a < 3 ORDER BY a",
 ]
 
 
@@ -88,8 +123,10 @@ QUERIES = [
 def test_same_results_as_per_vector(
     batched: hoarfrost.Connection, per_vector: hoarfrost.Connection, sql: str
 ) -> None:
-    expected = rows(per_vector, sql)
-    assert rows(batched, sql) == expected
+    expected = per_vector.execute(sql)
+    got = batched.execute(sql)
+    assert [tuple(r) for r in got.fetchall()] == [tuple(r) for r in expected.fetchall()]
+    assert got.description == expected.description  # names and types
 
 
 def test_results_equal_plain_sql(batched: hoarfrost.Connection) -> None:
@@ -105,13 +142,59 @@ def test_batches_are_larger_than_duckdb_vectors_only_where_allowed(
     assert big > 2048
     (vector,) = rows(per_vector, "SELECT MAX(batch_len(x)) FROM t")[0]
     assert vector <= 2048
-    # Under CASE only some rows evaluate the call: DuckDB does it, per vector.
-    (case,) = rows(batched, "SELECT MAX(CASE WHEN x > 5 THEN batch_len(x) END) FROM t")[0]
-    assert case <= 2048
+    # Under CASE only the rows that reach the call are evaluated: half of each batch here.
+    (case,) = rows(batched, "SELECT MAX(CASE WHEN x % 2 = 0 THEN batch_len(x) END) FROM t")[0]
+    assert case == 65536 // 2
+    # Under a window DuckDB evaluates the call, per vector.
+    window = "SELECT MAX(w) FROM (SELECT MAX(batch_len(x)) OVER (PARTITION BY s) AS w FROM t)"
+    assert rows(batched, window)[0][0] <= 2048
     # A vectorized function's max_batch_size still holds.
     assert rows(batched, "SELECT MAX(capped_len(x)), COUNT(capped_len(x)) FROM t") == [
         (1000, 200000)
     ]
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT MAX(batch_len(t.x)) FROM t JOIN u ON t.s = u.s",
+        "SELECT MAX(b) FROM (SELECT batch_len(x) AS b FROM t)",
+        "WITH c AS (SELECT batch_len(x) AS b FROM t) SELECT MAX(b) FROM c",
+        "SELECT MAX(x) FROM t WHERE x IN (SELECT batch_len(x) FROM t)",
+        "SELECT MAX(b) FROM lens",
+        "SELECT MAX(lens.b) FROM lens JOIN t ON lens.x = t.x",
+    ],
+)
+def test_joins_subqueries_and_views_are_batched(
+    batched: hoarfrost.Connection, per_vector: hoarfrost.Connection, sql: str
+) -> None:
+    assert rows(batched, sql) == [(65536,)]
+    assert rows(per_vector, sql) == [(2048,)]
+
+
+def test_a_case_keeps_excluded_rows_from_a_raising_function(
+    batched: hoarfrost.Connection,
+) -> None:
+    # inverse(0) raises; the CASE never calls it with 0, nor COALESCE where n is not NULL.
+    assert rows(batched, "SELECT COUNT(CASE WHEN x > 0 THEN inverse(x) END) FROM t") == [(199999,)]
+    assert rows(batched, "SELECT COUNT(COALESCE(x - 1, inverse(x - 1))) FROM t") == [(200000,)]
+    error = error_of(batched, "SELECT COUNT(CASE WHEN x >= 0 THEN inverse(x) END) FROM t")
+    assert "ZeroDivisionError: division by zero" in str(error)
+    joined = "SELECT SUM(CASE WHEN t.x <> u.x THEN inverse(t.x - u.x) END) FROM t JOIN u USING (s)"
+    assert rows(batched, joined)[0][0] is not None
+    # AND / OR: the right side only where the left does not decide.
+    both = "SELECT COUNT_IF((x > 5 AND inverse(x - 5) > 0) = (x <= 7 OR inverse(x - 7) < 0)) FROM t"
+    assert rows(batched, both) == [(2,)]  # x = 6 and 7
+
+
+def test_errors_in_a_join_are_the_function_s_own(
+    batched: hoarfrost.Connection, per_vector: hoarfrost.Connection
+) -> None:
+    sql = "SELECT SUM(inverse(t.x - u.x)) FROM t JOIN u ON t.s = u.s"
+    error, expected = error_of(batched, sql), error_of(per_vector, sql)
+    assert type(error) is type(expected)
+    assert (error.errno, error.sqlstate) == (expected.errno, expected.sqlstate)
+    assert 'File "<INVERSE>"' in str(error) and "duckdb" not in str(error).lower()
 
 
 def test_plain_filters_apply_before_the_function_runs(batched: hoarfrost.Connection) -> None:
@@ -146,5 +229,12 @@ def test_inputs_over_the_memory_setting_run_per_vector(
         assert rows(con, "SELECT MAX(batch_len(x)), SUM(twice(x)) FROM t") == [
             (2048, 2 * sum(range(200000)))
         ]
+        # Two sites share the budget: 56 KB of input each fits, both do not.
+        union = (
+            "SELECT MAX(b) FROM (SELECT batch_len(x) AS b FROM t WHERE x < {n} "
+            "UNION ALL SELECT batch_len(x) AS b FROM t WHERE x < {n})"
+        )
+        assert rows(con, union.format(n=3000)) == [(3000,)]
+        assert rows(con, union.format(n=7000)) == [(2048,)]
     finally:
         close_account(con)

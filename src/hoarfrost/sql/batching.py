@@ -292,9 +292,11 @@ def _local(parts: list[exp.Expr], select: exp.Select, aliases: set[str]) -> bool
 def _names_matter(select: exp.Select) -> bool:
     """Whether the names of ``select``'s output columns are seen (not in IN, EXISTS, a scalar
     subquery)."""
-    node = select.parent
+    child, node = select, select.parent
     while isinstance(node, (exp.Subquery, exp.Paren)):
-        node = node.parent
+        child, node = node, node.parent
+    if isinstance(node, exp.SetOperation) and child is node.expression:
+        return False  # a UNION's later branches: the first one names the columns
     return node is None or isinstance(node, _NAMED)
 
 
