@@ -23,6 +23,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from hoarfrost.engine.batch_views import with_views_inlined
 from hoarfrost.engine.udf import udf_service
 from hoarfrost.sql.batching import Call, Site, plan
 from hoarfrost.workers import WorkerPool, python_to_arrow
@@ -54,7 +55,7 @@ def run_batched(
     own (it reads an outer query's column, a select alias), or inputs over the setting
     ``udf_batch_memory``."""
     limit = int(session.engine.settings.udf_batch_memory)
-    batch_plan = plan(sql) if limit > 0 else None
+    batch_plan = plan(with_views_inlined(session, sql)) if limit > 0 else None
     if batch_plan is None:
         return None
     service = udf_service(session.engine)

@@ -44,7 +44,7 @@ from sqlglot.errors import SqlglotError
 from hoarfrost.sql.batch_guards import UDF_PREFIX, guard, is_udf, plain
 from hoarfrost.sql.duck_dialect import DUCKDB
 
-__all__ = ["UDF_PREFIX", "BatchPlan", "Call", "Site", "plan"]
+__all__ = ["UDF_PREFIX", "BatchPlan", "Call", "Site", "plan", "reads_tables"]
 
 # Without FROM there is no table to read in batches: skips parsing for "SELECT f(1)".
 _HAS_FROM = re.compile(r"\bFROM\b", re.IGNORECASE)
@@ -100,9 +100,14 @@ def plan(sql: str) -> BatchPlan | None:
     """A batch plan for ``sql`` (a translated DuckDB statement), or ``None`` when none of its
     UDF calls can be evaluated in advance."""
     # The call rewriter writes every UDF call as "__HF_UDF_<key>"(...): most queries stop here.
-    if UDF_PREFIX not in sql or not _HAS_FROM.search(sql):
+    if UDF_PREFIX not in sql or not reads_tables(sql):
         return None
     return _parsed_plan(sql)
+
+
+def reads_tables(sql: str) -> bool:
+    """Whether ``sql`` may read a table (a first look, to skip parsing ``SELECT f(1)``)."""
+    return _HAS_FROM.search(sql) is not None
 
 
 @functools.lru_cache(maxsize=256)
