@@ -16,6 +16,11 @@ function registered through DuckDB's Python UDF API. Measured side by side in on
               (row-at-a-time) Python UDF; throughput ratio, target >= 1.0x;
 * vectorized  ours with ``@vectorized(input=pandas.DataFrame)`` vs DuckDB's Arrow UDF
               (``type="arrow"``); target >= 0.8x;
+* join        ``SELECT sum(f(t.x) + d.w) FROM t JOIN d ON t.x % 1000 = d.x`` (qualified,
+              same-named columns; ``d`` has 1,000 rows) with the scalar ``f``: ours vs DuckDB's
+              native Python UDF on the same query; target >= 1.0x;
+* case        ``SELECT sum(CASE WHEN x % 2 = 0 THEN f(x) ELSE 0 END) FROM t`` (the call on half
+              the rows, as DuckDB evaluates it): ours vs DuckDB's native Python UDF; target >= 1.0x;
 * latency     warm ``SELECT f(1)`` vs ``SELECT 1`` through the same hoarfrost connection
               (medians); target <= 2 ms more;
 * memory      peak RSS of this process plus its worker processes, sampled from /proc during the
@@ -83,6 +88,9 @@ HANDLER = 'f' AS $$
 def f(x):
     return x + 1
 $$"""
+DIMENSION = "CREATE TABLE d AS SELECT range AS x, range * 2 AS w FROM range(1000)"
+JOIN = "SELECT sum({fn}(t.x) + d.w) FROM t JOIN d ON t.x % 1000 = d.x"
+CASE = "SELECT sum(CASE WHEN x % 2 = 0 THEN {fn}(x) ELSE 0 END) FROM t"
 VECTORIZED = """
 CREATE FUNCTION plus1_vec(x INT) RETURNS INT LANGUAGE PYTHON RUNTIME_VERSION = '3.11'
 ARTIFACT_REPOSITORY = bench_repo PACKAGES = ('pandas') HANDLER = 'f' AS $$
@@ -310,6 +318,7 @@ def prepare(con: hoarfrost.Connection, server: PypiServer, rows: int) -> None:
     for statement in SETUP:
         con.execute(statement.format(url=server.url, index=server.index_url))
     con.execute(f"CREATE TABLE t AS SELECT range AS x FROM range({rows})")
+    con.execute(DIMENSION)
     con.execute(SCALAR)
     con.execute(VECTORIZED)  # builds the pandas environment on the first run
 
@@ -321,12 +330,18 @@ def per_vector(server: PypiServer, args: Any) -> None:
     try:
         prepare(con, server, args.rows)
         con.execute("SELECT sum(plus1(x)) + sum(plus1_vec(x)) FROM t WHERE x < 100000").fetchall()
-        for fn in ("plus1", "plus1_vec"):
+        shapes = [
+            ("plus1", "SELECT sum({fn}(x)) FROM t"),
+            ("plus1_vec", "SELECT sum({fn}(x)) FROM t"),
+            ("plus1 join", JOIN),
+            ("plus1 case", CASE),
+        ]
+        for label, shape in shapes:
+            sql = shape.format(fn=label.split()[0])
             best = min(
-                timed(lambda fn=fn: con.execute(f"SELECT sum({fn}(x)) FROM t").fetchall())
-                for _ in range(args.repeat)
+                timed(lambda sql=sql: con.execute(sql).fetchall()) for _ in range(args.repeat)
             )
-            print(f"info:       {fn} per DuckDB vector (batching off) {best:6.2f} s", flush=True)
+            print(f"info:       {label} per DuckDB vector (batching off) {best:6.2f} s", flush=True)
     finally:
         con.close()
         con.engine.close()
@@ -339,6 +354,7 @@ def run(con: hoarfrost.Connection, server: PypiServer, exclude: set[int], args: 
 
     peer = duckdb.connect()
     peer.execute(f"CREATE TABLE t AS SELECT range AS x FROM range({args.rows})")
+    peer.execute(DIMENSION)
     peer.create_function("plus1", lambda x: x + 1, [BIGINT], BIGINT, type=NATIVE)
     peer.create_function(
         "plus1_arrow", lambda x: pc.add(x, pa.scalar(1, pa.int64())), [BIGINT], BIGINT, type=ARROW
@@ -349,6 +365,13 @@ def run(con: hoarfrost.Connection, server: PypiServer, exclude: set[int], args: 
 
     def theirs(fn: str) -> Callable[[], Any]:
         return lambda: peer.execute(f"SELECT sum({fn}(x)) FROM t").fetchall()[0][0]
+
+    def both(shape: str) -> tuple[Callable[[], Any], Callable[[], Any]]:
+        sql = shape.format(fn="plus1")
+        return (
+            lambda: con.execute(sql).fetchall()[0][0],
+            lambda: peer.execute(sql).fetchall()[0][0],
+        )
 
     threads = peer.execute("SELECT current_setting('threads')").fetchall()[0][0]
     print(
@@ -376,6 +399,11 @@ def run(con: hoarfrost.Connection, server: PypiServer, exclude: set[int], args: 
             args.repeat,
             0.8,
         )
+        for label, shape in (("join:      ", JOIN), ("case:      ", CASE)):
+            ours_q, theirs_q = both(shape)
+            throughput(
+                label, ours_q, theirs_q, "DuckDB native Python UDF", args.rows, args.repeat, 1.0
+            )
         latency(con, args.latency_runs)
     mib = memory.peak_kib / 1024
     print(

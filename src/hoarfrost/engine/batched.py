@@ -32,7 +32,7 @@ from hoarfrost.workers.types import SqlType
 if TYPE_CHECKING:
     from hoarfrost.engine.context import Context
 
-__all__ = ["BATCH_ROWS", "run_batched"]
+__all__ = ["BATCH_ROWS", "run_batched", "scatter"]
 
 # Rows per round trip to a worker: ~5 ms of a trivial Python function, so the trip itself
 # (tens of microseconds) no longer counts; small enough that LIMIT wastes little.
@@ -142,14 +142,21 @@ def _call(fn: Any, call: Call, batch: pa.RecordBatch, returns: SqlType) -> pa.Ar
     if call.guard is None:
         return fn(*args)
     mask = batch.column(index(call.guard))
-    selected = pc.sum(mask).as_py() or 0
+    selected = mask.true_count
     if selected == len(mask):
         return fn(*args)
     if selected == 0:
         return pa.nulls(len(mask), python_to_arrow([], returns).type)
-    result = fn(*(pc.filter(a, mask) for a in args))
-    positions = pc.subtract(pc.cumulative_sum(pc.cast(mask, pa.int64())), 1)
-    return pc.take(result, pc.if_else(mask, positions, pa.scalar(None, pa.int64())))
+    return scatter(fn(*(pc.filter(a, mask) for a in args)), mask)
+
+
+def scatter(values: pa.Array, mask: pa.BooleanArray) -> pa.Array:
+    """``values`` at the positions where ``mask`` is true, NULL elsewhere."""
+    try:
+        return pc.replace_with_mask(pa.nulls(len(mask), values.type), mask, values)
+    except pa.ArrowNotImplementedError:  # nested types: by index (a few times slower)
+        positions = pc.subtract(pc.cumulative_sum(pc.cast(mask, pa.int64())), 1)
+        return pc.take(values, pc.if_else(mask, positions, pa.scalar(None, pa.int64())))
 
 
 def _in_parallel(
