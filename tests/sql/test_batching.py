@@ -202,7 +202,7 @@ def test_a_correlated_subquery_is_left_and_the_rest_planned() -> None:
         'FROM "T"'
     )
     assert p is None  # the statement's SELECT has a subquery besides its calls
-    p = plan(f'SELECT "X" FROM "T" WHERE "X" IN (SELECT "__HF_UDF_G"("U"."Y" + "T"."X") FROM "U")')
+    p = plan('SELECT "X" FROM "T" WHERE "X" IN (SELECT "__HF_UDF_G"("U"."Y" + "T"."X") FROM "U")')
     assert p is None
 
 
