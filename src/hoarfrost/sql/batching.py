@@ -297,7 +297,8 @@ def _local(parts: list[exp.Expr], select: exp.Select, aliases: set[str]) -> bool
 def _names_matter(select: exp.Select) -> bool:
     """Whether the names of ``select``'s output columns are seen (not in IN, EXISTS, a scalar
     subquery)."""
-    child, node = select, select.parent
+    child: exp.Expr = select
+    node = select.parent
     while isinstance(node, (exp.Subquery, exp.Paren)):
         child, node = node, node.parent
     if isinstance(node, exp.SetOperation) and child is node.expression:
