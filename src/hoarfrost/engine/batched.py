@@ -109,7 +109,9 @@ def _evaluate(
 
     def evaluate(batch: pa.RecordBatch) -> pa.RecordBatch:
         results = [_call(fn, call, batch, returns) for call, fn, _, returns in calls]
-        return pa.RecordBatch.from_arrays(batch.columns[:kept] + results, names=names)
+        # Copied: a column of DuckDB's batch keeps the whole batch (arguments too) in memory.
+        columns = [pa.concat_arrays([c]) for c in batch.columns[:kept]]
+        return pa.RecordBatch.from_arrays(columns + results, names=names)
 
     reader = relation.to_arrow_reader(BATCH_ROWS)
     try:
