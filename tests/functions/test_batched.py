@@ -111,6 +111,9 @@ QUERIES = [
     "SELECT COUNT(*), SUM(label(d, 'z') = 'z-' || (2 * x)) FROM c",
     "SELECT twice(x) AS d FROM t WHERE x < 3 UNION ALL SELECT twice(x) FROM u ORDER BY d",
     "SELECT x, (SELECT MAX(twice(u.x)) FROM u) AS m FROM t WHERE x < 3 ORDER BY x",
+    "SELECT x, (SELECT MAX(twice(u.x)) FROM u WHERE u.s = t.s) AS m FROM t WHERE x < 7 ORDER BY x",
+    "SELECT x, EXISTS (SELECT 1 FROM u WHERE twice(u.x) = t.x) AS e FROM t WHERE x < 90 ORDER BY x",
+    "SELECT twice(x) AS d, x + 1 AS y FROM t WHERE y < 5 ORDER BY d",  # an alias in WHERE
     # views that call functions
     "SELECT COUNT(*), SUM(d), MAX(d) FROM odd",
     "SELECT odd.s, SUM(odd.d + u.x) FROM odd JOIN u ON odd.s = u.s GROUP BY odd.s ORDER BY 1",
@@ -195,6 +198,22 @@ def test_errors_in_a_join_are_the_function_s_own(
     assert type(error) is type(expected)
     assert (error.errno, error.sqlstate) == (expected.errno, expected.sqlstate)
     assert 'File "<INVERSE>"' in str(error) and "duckdb" not in str(error).lower()
+
+
+def test_views_follow_ddl(batched: hoarfrost.Connection) -> None:
+    batched.execute("CREATE OR REPLACE VIEW changing AS SELECT twice(x) AS d FROM t WHERE x < 3")
+    assert rows(batched, "SELECT SUM(d) FROM changing") == [(6,)]
+    batched.execute("CREATE OR REPLACE VIEW changing AS SELECT label(x, s) AS d FROM t WHERE x < 2")
+    assert rows(batched, "SELECT MAX(d) FROM changing") == [("k1-1",)]
+    batched.execute("DROP VIEW changing")
+    assert error_of(batched, "SELECT MAX(d) FROM changing").errno == 2003  # does not exist
+    # A temporary table of the same name as a view is what the name means.
+    batched.execute("CREATE TEMPORARY TABLE odd AS SELECT 1 AS d")
+    try:
+        assert rows(batched, "SELECT SUM(d) FROM odd") == [(1,)]
+    finally:
+        batched.execute("DROP TABLE odd")
+    assert rows(batched, "SELECT COUNT(*) FROM odd") == [(100000,)]
 
 
 def test_plain_filters_apply_before_the_function_runs(batched: hoarfrost.Connection) -> None:
