@@ -168,53 +168,21 @@ def _site(select: exp.Select, suffix: str) -> Site | None:
     from_ = _arg(select, "from")
     if not calls or not isinstance(from_, exp.From) or _arg(select, "laterals"):
         return None
-    if _arg(select, "pivots"):
-        return None
     joins: list[exp.Expr] = _arg(select, "joins") or []
     split = _split_where(select, calls)
-    if split is None:
+    if split is None or _arg(select, "pivots"):
         return None
     early, late = split
-    outer = [v for _, v in _outer_args(select)] + late
-    if any(_has_query(n) or _has_star(n) for n in outer):
+    guards = _guards(select, calls, early, late, _aliases(from_, joins))
+    if guards is None:
         return None
-    found = [guard(call, select) for call in calls]
-    guards = [g for g in found if g is not None]
-    if len(guards) != len(calls) or not all(plain(a) for c in calls for a in c.expressions):
-        return None
-    aliases = _aliases(from_, joins)
-    inner_parts = [
-        *(a for c in calls for a in c.expressions),
-        *early,
-        *(e for g in guards for e in g),
-    ]
-    if not _local(inner_parts, select, aliases):
-        return None
-    if _names_matter(select) and any(_unaliased(e, calls) for e in select.expressions):
-        return None
-
-    prefix = _prefix(select)
-    from_sql = _from_sql(from_, joins)
+    prefix = _prefix(select)  # before the rewrite: it drops the SELECT's own WITH
     inner_where = " AND ".join(f"({c.sql(dialect=DUCKDB)})" for c in early) or None
+    stream = f"__hf_batched_{suffix}"
     keys = _keys(calls, guards)
     distinct, arguments = _distinct_calls(calls, keys, suffix)
-    stream = f"__hf_batched_{suffix}"
-    for expression in list(select.expressions):
-        if isinstance(expression, exp.Column) and expression.table.lower() in aliases:
-            expression.replace(exp.Alias(this=expression.copy(), alias=expression.this.copy()))
-    for call, key in zip(calls, keys, strict=True):
-        call.replace(exp.column(distinct[key].result, quoted=True))
-    select.set("from_", exp.From(this=exp.Table(this=exp.to_identifier(stream, quoted=True))))
-    select.set("joins", None)
-    select.set("with_", None)
-    where = select.args.get("where")
-    if late:
-        assert where is not None
-        where.set("this", late[0])
-    else:
-        select.set("where", None)
-    results = {c.result for c in distinct.values()}
-    referenced, qualified = _map_columns(select, aliases, results, suffix)
+    from_sql = _from_sql(from_, joins)
+    referenced, qualified = _rewrite(select, calls, keys, distinct, late, stream, suffix)
     return Site(
         prefix=prefix,
         from_sql=from_sql,
@@ -225,6 +193,59 @@ def _site(select: exp.Select, suffix: str) -> Site | None:
         calls=tuple(distinct.values()),
         stream=stream,
     )
+
+
+def _guards(
+    select: exp.Select,
+    calls: list[exp.Expr],
+    early: list[exp.Expr],
+    late: list[exp.Expr],
+    aliases: set[str],
+) -> list[list[exp.Expr]] | None:
+    """Each call's guard, or ``None`` when the SELECT's calls cannot all be evaluated ahead."""
+    outer = [v for _, v in _outer_args(select)] + late
+    if any(_has_query(n) or _has_star(n) for n in outer):
+        return None
+    found = [guard(call, select) for call in calls]
+    guards = [g for g in found if g is not None]
+    if len(guards) != len(calls) or not all(plain(a) for c in calls for a in c.expressions):
+        return None
+    args = [a for c in calls for a in c.expressions]
+    if not _local([*args, *early, *(e for g in guards for e in g)], select, aliases):
+        return None
+    if _names_matter(select) and any(_unaliased(e, calls) for e in select.expressions):
+        return None
+    return guards
+
+
+def _rewrite(
+    select: exp.Select,
+    calls: list[exp.Expr],
+    keys: list[tuple[str, str | None]],
+    distinct: dict[tuple[str, str | None], Call],
+    late: list[exp.Expr],
+    stream: str,
+    suffix: str,
+) -> tuple[set[str], list[tuple[str, str]]]:
+    """Make ``select`` read ``stream``: calls become their result columns, FROM the stream,
+    WHERE its UDF conjunct; the columns it reads are mapped (see :func:`_map_columns`)."""
+    aliases = _aliases(select.args["from_"], _arg(select, "joins") or [])
+    for expression in list(select.expressions):
+        if isinstance(expression, exp.Column) and expression.table.lower() in aliases:
+            # t.x is read as a column of the stream: it keeps its output name
+            expression.replace(exp.Alias(this=expression.copy(), alias=expression.this.copy()))
+    for call, key in zip(calls, keys, strict=True):
+        call.replace(exp.column(distinct[key].result, quoted=True))
+    select.set("from_", exp.From(this=exp.Table(this=exp.to_identifier(stream, quoted=True))))
+    select.set("joins", None)
+    select.set("with_", None)
+    where = select.args.get("where")
+    if where is not None and late:
+        where.set("this", late[0])
+    else:
+        select.set("where", None)
+    results = {c.result for c in distinct.values()}
+    return _map_columns(select, aliases, results, suffix)
 
 
 def _split_where(
@@ -348,21 +369,23 @@ def _keys(calls: list[exp.Expr], guards: list[list[exp.Expr]]) -> list[tuple[str
     """Each call's identity: its text, and the rows it is evaluated on — every row when one of
     its instances is unguarded, else those any instance's guard lets through."""
     texts = [c.sql(dialect=DUCKDB) for c in calls]
-    rendered = [" AND ".join(e.sql(dialect=DUCKDB) for e in g) for g in guards]
     needed: dict[str, list[str]] = {}
-    for text, condition in zip(texts, rendered, strict=True):
+    for text, g in zip(texts, guards, strict=True):
+        condition = " AND ".join(e.sql(dialect=DUCKDB) for e in g)
         kept = needed.setdefault(text, [])
         if condition not in kept:
             kept.append(condition)
-    combined = {
-        text: None
-        if "" in kept
-        else " OR ".join(f"({c})" for c in kept)
-        if len(kept) > 1
-        else kept[0]
-        for text, kept in needed.items()
-    }
+    combined = {text: _either(kept) for text, kept in needed.items()}
     return [(text, combined[text]) for text in texts]
+
+
+def _either(conditions: list[str]) -> str | None:
+    """Rows meeting any of ``conditions`` (``""``: every row), ``None`` for every row."""
+    if "" in conditions:
+        return None
+    if len(conditions) == 1:
+        return conditions[0]
+    return " OR ".join(f"({c})" for c in conditions)
 
 
 def _distinct_calls(
