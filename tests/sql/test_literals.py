@@ -1,66 +1,95 @@
-"""Long literal runs are translated without a node per literal (sql/literals.py), and the
-statement means exactly what the whole translation means."""
+"""Long literal runs (sql/literals.py): the engine cuts them out before its own passes and
+translation and puts them back into the DuckDB SQL. A statement means exactly what it means
+written in pieces too short to be cut (lists and inserts of fewer than MIN_RUN elements)."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+
 import hoarfrost
+from hoarfrost.errors import SqlSyntaxError
 from hoarfrost.sql.literals import MIN_RUN, collapse
+from hoarfrost.sql.tokens import split
+from hoarfrost.sql.translate import RunsLost, translate
 
-ROWS = [
-    (i, s, f)
-    for i, (s, f) in enumerate(
-        [
-            ("plain", "1.5"),
-            ("it''s", "-2"),
-            ("back\\\\slash", "3e2"),
-            ("ünï €", "-0.25"),
-            ("", "7"),
-        ]
-        * 70
-    )
-]
+N = MIN_RUN * 3
+PIECE = MIN_RUN - 1
+
+STRINGS = ["plain", "it''s", "back\\\\slash", "ünï €", "", "tab\there", "new\nline", "%s ? :1"]
+NUMBERS = ["0", "-2", "1.5", "-0.25", "3e2", "1E-3", "7.", "123456789012345678"]
 
 
-def _values(rows: list[tuple[int, str, str]]) -> str:
-    return ", ".join(f"({i}, '{s}', {f})" for i, s, f in rows)
+def _pieces(items: list[str], size: int = PIECE) -> list[list[str]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def _rows(i: int) -> str:
+    s = STRINGS[i % len(STRINGS)]
+    f = NUMBERS[i % len(NUMBERS)]
+    flag = ["TRUE", "FALSE", "NULL"][i % 3]
+    return f"({i}, '{s}', {f}, {flag})"
+
+
+def _table(con: hoarfrost.Connection, name: str) -> list[tuple[Any, ...]]:
+    cur = con.execute(f"SELECT * FROM {name} ORDER BY i")
+    return [(cur.description, row) for row in cur.fetchall()]
 
 
 def test_short_statements_are_left_alone() -> None:
-    assert collapse("SELECT 1 WHERE a IN (1, 2, 3)") is None
-    small = ", ".join(str(i) for i in range(MIN_RUN - 1))
-    assert collapse(f"SELECT 1 WHERE a IN ({small})") is None
+    assert collapse(split("SELECT 1 WHERE a IN (1, 2, 3)")[0]) is None
+    small = ", ".join(str(i) for i in range(PIECE))
+    assert collapse(split(f"SELECT 1 WHERE a IN ({small})")[0]) is None
 
 
-def test_a_long_values_insert_stores_what_row_by_row_inserts_store() -> None:
-    assert len(ROWS) >= MIN_RUN
-    assert collapse(f"INSERT INTO t VALUES {_values(ROWS)}") is not None
+def test_only_lists_after_in_and_rows_after_values_are_cut() -> None:
+    listed = ", ".join(str(i) for i in range(N))
+    assert collapse(split(f"SELECT ARRAY_CONSTRUCT({listed})")[0]) is None
+    cut = collapse(split(f"SELECT 1 FROM t WHERE a NOT IN ({listed}) AND b IN ({listed})")[0])
+    assert cut is not None and len(cut.runs.runs) == 2
+    assert len(cut.statement.text) < 200  # the passes before DuckDB see a short statement
+    rows = ", ".join(_rows(i) for i in range(N))
+    cut = collapse(split(f"INSERT INTO t VALUES {rows}")[0])
+    assert cut is not None and cut.statement.text.count("(") == 2
+    # a row that is not all literals (``.5`` is two tokens) ends one run and starts another
+    odd = ", ".join([*(_rows(i) for i in range(N)), "(0, 'x', .5, NULL)", rows])
+    cut = collapse(split(f"INSERT INTO t VALUES {odd}")[0])
+    assert cut is not None and len(cut.runs.runs) == 2
+
+
+def test_a_long_values_insert_stores_what_short_inserts_store() -> None:
+    rows = [_rows(i) for i in range(N)]
+    rows[N // 2] = f"({N // 2}, 'x' || 'y', .5, NOT FALSE)"  # cuts the run in two
     with hoarfrost.connect(":memory:") as con:
-        con.execute("CREATE TABLE bulk (i INT, s STRING, f FLOAT)")
-        con.execute("CREATE TABLE single (i INT, s STRING, f FLOAT)")
-        con.execute(f"INSERT INTO bulk VALUES {_values(ROWS)}")
-        for row in ROWS[:40]:
-            con.execute(f"INSERT INTO single VALUES {_values([row])}")
-        bulk = con.execute("SELECT * FROM bulk ORDER BY i LIMIT 40").fetchall()
-        single = con.execute("SELECT * FROM single ORDER BY i").fetchall()
-        assert bulk == single
-        assert con.execute("SELECT COUNT(*), COUNT(DISTINCT s) FROM bulk").fetchall() == [
-            (len(ROWS), 5)
-        ]
+        for name in ("bulk", "pieces"):
+            con.execute(f"CREATE TABLE {name} (i INT, s STRING, f FLOAT, b BOOLEAN)")
+        cur = con.execute(f"INSERT INTO bulk VALUES {', '.join(rows)}")
+        assert cur.fetchall() == [(N,)]
+        for piece in _pieces(rows):
+            con.execute(f"INSERT INTO pieces VALUES {', '.join(piece)}")
+        assert _table(con, "bulk") == _table(con, "pieces")
+        assert len(_table(con, "bulk")) == N
 
 
-def test_a_long_in_list_selects_what_a_subquery_selects() -> None:
-    values = [*range(-5, 600), "NULL"]
-    listed = ", ".join(str(v) for v in values)
+def test_a_long_in_list_selects_what_short_lists_select() -> None:
+    numbers = [str(v) for v in range(-5, N)] + ["NULL", "1.5", "-0.5e1"]
+    strings = [f"'{STRINGS[i % len(STRINGS)]}{i}'" for i in range(N)]
     with hoarfrost.connect(":memory:") as con:
         con.execute(
-            "CREATE TABLE t AS SELECT seq4() - 100 AS a FROM TABLE(GENERATOR(ROWCOUNT => 2000))"
+            "CREATE TABLE t AS SELECT seq4() - 100 AS a, 'plain' || (seq4() % 900) AS s "
+            "FROM TABLE(GENERATOR(ROWCOUNT => 3000))"
         )
-        got = con.execute(f"SELECT COUNT(*) FROM t WHERE a IN ({listed})").fetchall()
-        want = con.execute("SELECT COUNT(*) FROM t WHERE a BETWEEN -5 AND 599").fetchall()
-        assert got == want
-        strings = ", ".join(f"'v{i}'" for i in range(400))
-        hit = con.execute(f"SELECT 'v399' IN ({strings}), 'v400' IN ({strings})").fetchall()
-        assert hit == [(True, False)]
+        for column, items in (("a", numbers), ("s", strings)):
+            for negate in ("", "NOT "):
+                whole = f"SELECT COUNT(*), SUM(LENGTH({column})) FROM t WHERE {column} {negate}IN ({', '.join(items)})"
+                ors = " OR ".join(f"{column} IN ({', '.join(p)})" for p in _pieces(items))
+                if negate:
+                    ors = f"NOT ({ors})"
+                pieces = f"SELECT COUNT(*), SUM(LENGTH({column})) FROM t WHERE {ors}"
+                assert con.execute(whole).fetchall() == con.execute(pieces).fetchall()
+        hit = con.execute(f"SELECT 'plain8' IN ({', '.join(strings)})").fetchall()
+        assert hit == [(True,)]
 
 
 def test_a_list_that_names_a_column_keeps_snowflakes_name() -> None:
@@ -71,3 +100,52 @@ def test_a_list_that_names_a_column_keeps_snowflakes_name() -> None:
         cur.execute(f"SELECT 3 IN ({listed})")
         assert cur.fetchall() == [(True,)]
         assert cur.description[0][0].startswith("3 IN (0, 1, 2")
+
+
+def test_a_syntax_error_after_a_long_list_points_into_the_text_as_sent() -> None:
+    def error(listed: str) -> str:
+        with pytest.raises(SqlSyntaxError) as raised:
+            translate(f"SELECT a FROM t WHERE a IN ({listed}) AND AND b")
+        return str(raised.value)
+
+    short, long = "1, 2", ", ".join(str(i) for i in range(N))
+    position = int(error(short).split("position ")[1].split()[0])
+    want = error(short).replace(f"position {position}", f"position {position + len(long) - 4}")
+    assert error(long) == want
+
+
+def test_a_lost_sentinel_is_refused_rather_than_run() -> None:
+    listed = ", ".join(str(i) for i in range(N))
+    cut = collapse(split(f"SELECT a FROM t WHERE a IN ({listed})")[0])
+    assert cut is not None
+    text = cut.statement.text
+    assert cut.runs.expand(text) == f"SELECT a FROM t WHERE a IN ({listed})"
+    copied = f"{text} UNION ALL {text}"
+    assert cut.runs.expand(copied) is None
+    with pytest.raises(RunsLost):
+        translate(copied, cut.runs)
+    assert "42" in translate(text, cut.runs).sql
+
+
+def test_a_long_list_in_a_user_function_call_is_evaluated_whole() -> None:
+    listed = ", ".join(str(i) for i in range(N))
+    with hoarfrost.connect(":memory:") as con:
+        con.execute(
+            "CREATE FUNCTION is_in(b BOOLEAN) RETURNS INT LANGUAGE PYTHON "
+            "RUNTIME_VERSION = '3.11' HANDLER = 'f' AS 'def f(b):\n    return 1 if b else 0'"
+        )
+        rows = con.execute(
+            f"SELECT is_in(x IN ({listed})) FROM (SELECT {N - 1} AS x UNION ALL SELECT {N} AS x) "
+            "ORDER BY x"
+        ).fetchall()
+        assert rows == [(1,), (0,)]
+
+
+def test_a_long_insert_with_a_bound_parameter_and_a_variable() -> None:
+    rows = [f"({i}, 's{i}', {i})" for i in range(N)] + [f"({N}, $tag, ?)"]
+    with hoarfrost.connect(":memory:") as con:
+        con.execute("CREATE TABLE t (i INT, s STRING, n INT)")
+        con.execute("SET tag = 'tagged'")
+        con.execute(f"INSERT INTO t VALUES {', '.join(rows)}", [-7])
+        got = con.execute("SELECT COUNT(*), SUM(i), MIN(n), MAX(s) FROM t").fetchall()
+        assert got == [(N + 1, N * (N + 1) // 2, -7, "tagged")]

@@ -17,7 +17,7 @@ from sqlglot.tokens import TokenType
 
 from hoarfrost.commands.table_access import authorize
 from hoarfrost.engine.batched import run_batched
-from hoarfrost.engine.calls import prepare, run_with_udfs
+from hoarfrost.engine.calls import calls_routines, prepare, run_with_udfs
 from hoarfrost.engine.context import (
     RESULT_SCAN_ROWS,
     RESULTS_KEPT,
@@ -39,19 +39,21 @@ from hoarfrost.engine.udf import udf_service
 from hoarfrost.errors import ProgrammingError
 from hoarfrost.sql.ast import Ordinary
 from hoarfrost.sql.binding import bind
+from hoarfrost.sql.literals import Runs, collapse
 from hoarfrost.sql.prepass import Prepassed, prepass
 from hoarfrost.sql.result_scan import rewrite_result_scans
 from hoarfrost.sql.table_parens import unwrap_table_parens
 from hoarfrost.sql.tokens import Statement, split, tokenize
-from hoarfrost.sql.translate import Translation, dml_counts, translate
+from hoarfrost.sql.translate import RunsLost, Translation, dml_counts, translate
 
 __all__ = ["HANDLERS", "run_ordinary", "translated"]
 
 
-def run_ordinary(session: Context, node: Ordinary) -> Result:
+def run_ordinary(session: Context, node: Ordinary, collapsing: bool = True) -> Result:
     """User function calls first (:mod:`hoarfrost.engine.calls`), then engine-answered calls
     (prepass), then translation and DuckDB; a statement seen before in the same context runs its
-    kept translation (:mod:`hoarfrost.engine.plans`)."""
+    kept translation (:mod:`hoarfrost.engine.plans`). Long literal runs are cut out before all
+    of that and put back into the DuckDB SQL (:mod:`hoarfrost.sql.literals`)."""
     if node.params and _engine_answers(node, session.registry.system_functions):
         # Table functions and SYSTEM$ calls are answered during the rewrite, from literals.
         node = _inlined(node)
@@ -61,47 +63,61 @@ def run_ordinary(session: Context, node: Ordinary) -> Result:
     if kept is not None:
         udf_service(session.engine).begin_statement(session)  # a view may still call a UDF
         return _authorized_run(session, kept, node.params)
-    statement = _unwrapped(node.statement)
-    with prepare(session, statement) as prepared:
-        pre = _prepassed(session, prepared.statement)
-        sql, scans = rewrite_result_scans(pre.sql)
-        as_sent = (
-            prepared.statement is node.statement
-            and not prepared.temp_tables
-            and not pre.virtual_tables
-            and sql == node.statement.text
-        )
-        if as_sent or not node.params:
-            with _registered(session, pre.virtual_tables, scans):
-                rewrite_kept = not as_sent and not (
-                    pre.virtual_tables or scans or prepared.temp_tables
-                )
-                translation = _translation(session, sql, rewrite_kept)
-                if not node.params or len(translation.statements) == 1:
-                    if as_sent:
-                        plans.keep(key, translation)
-                    result = _authorized_run(session, translation, node.params)
-                    if translation.kind == "ddl":
-                        plans.invalidate()
-                    if pre.virtual_tables or scans or prepared.temp_tables:
-                        # Their cleanup needs the connection a streamed result holds.
-                        return _materialized(result)
-                    return result
+    base, runs = _collapsed(session, node.statement) if collapsing else (node.statement, None)
+    statement = _unwrapped(base)
+    try:
+        with prepare(session, statement) as prepared:
+            pre = _prepassed(session, prepared.statement)
+            sql, scans = rewrite_result_scans(pre.sql)
+            as_sent = (
+                prepared.statement is base
+                and not prepared.temp_tables
+                and not pre.virtual_tables
+                and sql == base.text
+            )
+            if as_sent or not node.params:
+                with _registered(session, pre.virtual_tables, scans):
+                    rewrite_kept = not as_sent and not (
+                        pre.virtual_tables or scans or prepared.temp_tables or runs
+                    )
+                    translation = _translation(session, sql, rewrite_kept, runs)
+                    if not node.params or len(translation.statements) == 1:
+                        if as_sent:
+                            plans.keep(key, translation)
+                        result = _authorized_run(session, translation, node.params)
+                        if translation.kind == "ddl":
+                            plans.invalidate()
+                        if pre.virtual_tables or scans or prepared.temp_tables:
+                            # Their cleanup needs the connection a streamed result holds.
+                            return _materialized(result)
+                        return result
+    except RunsLost:
+        return run_ordinary(session, node, collapsing=False)
     # Rewritten by the engine, or several DuckDB statements: the values go in as literals.
-    return run_ordinary(session, _inlined(node))
+    return run_ordinary(session, _inlined(node), collapsing)
 
 
-def _translation(session: Context, sql: str, keep: bool) -> Translation:
+def _collapsed(session: Context, statement: Statement) -> tuple[Statement, Runs | None]:
+    """The statement with its long literal runs cut out, unless it calls a user function: the
+    engine evaluates those calls' arguments and lateral inputs from their text, which must be
+    whole."""
+    collapsed = collapse(statement)
+    if collapsed is None or calls_routines(session, collapsed.statement):
+        return statement, None
+    return collapsed.statement, collapsed.runs
+
+
+def _translation(session: Context, sql: str, keep: bool, runs: Runs | None = None) -> Translation:
     """The translation of the engine's rewrite of a statement (its user function calls named
     after their DuckDB registrations): the same rewrite translates the same way, so with
     ``keep`` (no per-run names in it: virtual tables, RESULT_SCANs, UDTF results) it is kept."""
     if not keep:
-        return translate(sql)
+        return translate(sql, runs)
     plans = plan_cache(session.engine)
     key = plans.key(sql, session.database, session.schema)
     kept = plans.translation(key)
     if kept is None:
-        kept = translate(sql)
+        kept = translate(sql, runs)
         plans.keep(key, kept)
     return kept
 

@@ -147,7 +147,12 @@ class Session:
             if kept is not None:
                 return [self.execute_statement(kept[0], kept[1], kept[1].params)]
             sql = bind(sql, params)
-        statements = plans.statements(sql)
+        return self.execute_statements(plans.statements(sql))
+
+    def execute_statements(self, statements: Sequence[Statement]) -> list[Result]:
+        """Run a script already split into statements (the wire server splits it first)."""
+        if self.closed:
+            raise ProgrammingError("The session is closed.", errno=250002, sqlstate="08003")
         if not statements:
             raise ProgrammingError(
                 "SQL compilation error:\nEmpty SQL statement.", errno=900, sqlstate="42000"

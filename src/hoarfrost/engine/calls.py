@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from hoarfrost.engine.context import Context
     from hoarfrost.engine.result import Result
 
-__all__ = ["cast_type", "choose_overload", "prepare", "run_with_udfs"]
+__all__ = ["calls_routines", "cast_type", "choose_overload", "prepare", "run_with_udfs"]
 
 _MISSING = re.compile(r"Scalar Function with name \"?([^\"\s]+)\"? does not exist", re.I)
 _RETRIES = 16
@@ -205,6 +205,20 @@ def _may_call(statement: Statement) -> bool:
         toks[k + 1].token_type == TokenType.L_PAREN and is_name(toks[k])
         for k in range(len(toks) - 1)
     )
+
+
+def calls_routines(session: Context, statement: Statement) -> bool:
+    """Whether the statement calls a user function or table function (nothing is evaluated)."""
+    if not _may_call(statement):
+        return False
+    resolver = _Resolver(session, udf_service(session.engine), Prepared(statement))
+    sites: list[object] = []
+
+    def seen(site: object) -> None:
+        sites.append(site)
+
+    CallRewriter(statement, resolver.is_function, seen, resolver.is_table_function, seen).rewrite()
+    return bool(sites)
 
 
 @contextmanager

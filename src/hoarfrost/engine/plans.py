@@ -1,7 +1,8 @@
 """Statements already seen, kept per engine: a statement sent again pays no tokenizing, parsing
 or translation (issue 15).
 
-Three tables, each a bounded LRU:
+Three tables, each an LRU bounded in entries and in the characters of text they hold (a
+multi-megabyte statement's tokens are not kept at all):
 
 - script text -> its statements (tokens and all): a pure function of the text;
 - statement text -> its parsed node: pure as well;
@@ -37,30 +38,42 @@ V = TypeVar("V")
 
 
 class _Lru(Generic[K, V]):
-    def __init__(self, size: int):
+    """At most ``size`` entries, weighing at most ``budget`` together (an entry heavier than
+    that is not kept): a long statement's tokens take about 85 bytes per character of it."""
+
+    def __init__(self, size: int, budget: int, weigh: Callable[[K, V], int]):
         self.size = size
-        self._items: OrderedDict[K, V] = OrderedDict()
+        self.budget = budget
+        self._weigh = weigh
+        self._items: OrderedDict[K, tuple[V, int]] = OrderedDict()
+        self._weight = 0
         self._lock = threading.Lock()
 
     def get(self, key: K) -> V | None:
         with self._lock:
-            value = self._items.get(key)
-            if value is not None:
-                self._items.move_to_end(key)
-            return value
+            found = self._items.get(key)
+            if found is None:
+                return None
+            self._items.move_to_end(key)
+            return found[0]
 
     def put(self, key: K, value: V) -> None:
-        if self.size <= 0:
+        weight = self._weigh(key, value)
+        if self.size <= 0 or weight > self.budget:
             return
         with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+            old = self._items.pop(key, None)
+            if old is not None:
+                self._weight -= old[1]
+            self._items[key] = (value, weight)
+            self._weight += weight
+            while len(self._items) > self.size or self._weight > self.budget:
+                self._weight -= self._items.popitem(last=False)[1][1]
 
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+            self._weight = 0
 
     def cached(self, key: K, make: Callable[[], V]) -> V:
         found = self.get(key)
@@ -70,15 +83,22 @@ class _Lru(Generic[K, V]):
         return found
 
 
+# Characters of statement text whose tokens (scripts, nodes) or translations are kept.
+TOKENS_BUDGET = 1 << 20
+TRANSLATIONS_BUDGET = 1 << 25
+
+
 TranslationKey = tuple[str, str | None, str | None, int]
 
 
 class PlanCache:
     def __init__(self, size: int):
         self.generation = 0
-        self._scripts: _Lru[str, list[Statement]] = _Lru(size)
-        self._nodes: _Lru[str, Parsed] = _Lru(size)
-        self._translations: _Lru[TranslationKey, Translation] = _Lru(size)
+        self._scripts: _Lru[str, list[Statement]] = _Lru(size, TOKENS_BUDGET, _text_weight)
+        self._nodes: _Lru[str, Parsed] = _Lru(size, TOKENS_BUDGET, _text_weight)
+        self._translations: _Lru[TranslationKey, Translation] = _Lru(
+            size, TRANSLATIONS_BUDGET, _translation_weight
+        )
         # Counted for bench/sql.py, which shows that a repeated statement is not translated.
         self.hits = 0
         self.misses = 0
@@ -113,6 +133,14 @@ class PlanCache:
     def invalidate(self) -> None:
         self.generation += 1
         self._translations.clear()
+
+
+def _text_weight(text: str, _value: object) -> int:
+    return len(text)
+
+
+def _translation_weight(key: TranslationKey, translation: Translation) -> int:
+    return len(key[0]) + sum(len(s) for s in translation.statements)
 
 
 def plan_cache(engine: Engine) -> PlanCache:

@@ -127,7 +127,11 @@ def execute_request(
     if not runs:
         raise ProgrammingError("Array bind variables have no rows.", errno=2049, sqlstate="22000")
     with entry.lock:  # a streamed result drains before the session's next statement
-        results = _run(entry, runs, query_id)
+        # Without bindings the statements split above run as they are: a long text's tokens
+        # are not kept (engine/plans.py), so splitting it again would tokenize it twice.
+        results = (
+            _run(entry, runs, query_id) if bindings else _run_split(entry, statements, query_id)
+        )
         result = results[0] if len(results) == 1 else _summed(results)
         entry.session.adopt_query_id(result, query_id)
         if result.transfer is not None:
@@ -184,6 +188,13 @@ def _run(entry: ServerSession, runs: list[Run], query_id: str) -> list[Result]:
             except Error as error:
                 raise QueryFailed(error, query_id) from None
     return results
+
+
+def _run_split(entry: ServerSession, statements: list[Statement], query_id: str) -> list[Result]:
+    try:
+        return entry.session.execute_statements(statements)
+    except Error as error:
+        raise QueryFailed(error, query_id) from None
 
 
 def _summed(results: list[Result]) -> Result:

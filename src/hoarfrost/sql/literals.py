@@ -1,142 +1,223 @@
 """Long runs of literals (``IN (1, 2, ... 200000)``, ``VALUES (1, 'a'), (2, 'b'), ...``) kept
-out of sqlglot's tree.
+out of every pass over a statement.
 
-sqlglot builds a node per literal and every transform walks them all, so a 1 MB IN list took a
-minute to translate. A run of at least :data:`MIN_RUN` literals (or literal rows) is cut to its
-first element plus a sentinel string before parsing, and the sentinel in the generated DuckDB
-SQL is replaced by the rest of the run rendered for DuckDB. The result is the same statement;
-translation time no longer grows with the run. If a transform moved or wrapped a sentinel, the
-statement is translated whole instead (:func:`restore` returns None).
+A 1.3 MB IN list is 400k tokens; each token pass of the engine (user function calls,
+engine-answered calls, ...) and sqlglot's parser, transforms and generator would visit every
+one of them, which made such a statement cost a minute. :func:`collapse` cuts each run of at
+least :data:`MIN_RUN` literals in the list after ``IN``, or of literal rows after ``VALUES``, to
+its first element plus a sentinel string literal. Everything before DuckDB works on that short
+statement; :meth:`Runs.restore` then puts the rest of each run, rendered for DuckDB, in place of
+its sentinel in the generated SQL. The result is the statement the whole translation makes
+(tests/sql/test_literals.py compares them); when a transform moved or wrapped a sentinel,
+restore answers None and the caller translates the whole text (:meth:`Runs.expand`).
+
+Sentinels are random, so no text a user writes can stand for one.
 """
 
 from __future__ import annotations
 
-import re
 import secrets
 from dataclasses import dataclass
 
 from sqlglot.tokens import Token, TokenType
 
-from hoarfrost.sql.tokens import STRING_TYPES, tokenize
+from hoarfrost.sql.tokens import Statement, tokenize
 
-__all__ = ["MIN_RUN", "Collapsed", "collapse"]
+__all__ = ["MIN_RUN", "Run", "Runs", "collapse"]
 
 MIN_RUN = 256
-_NUMBER = re.compile(r"\d+(\.\d*)?([eE][-+]?\d+)?|\.\d+([eE][-+]?\d+)?")
 _WORDS = {TokenType.NULL: "NULL", TokenType.TRUE: "TRUE", TokenType.FALSE: "FALSE"}
 
 
 @dataclass(frozen=True)
-class Collapsed:
-    """``sql`` with its long runs cut; ``runs`` maps each sentinel to the DuckDB text it
-    stands for (``rows`` tells whether the sentinel stands for a row: ``('<sentinel>')``)."""
+class Run:
+    """One cut: ``replacement`` stands in the short text for ``source`` (the original text);
+    ``rest`` is the cut elements as DuckDB SQL (``, 2, 3`` or ``, (2, 'b'), (3, 'c')``)."""
 
-    sql: str
-    runs: tuple[tuple[str, str, bool], ...]
+    sentinel: str
+    replacement: str
+    source: str
+    rest: str
+    rows: bool
+
+    @property
+    def needle(self) -> str:
+        """The sentinel as the generated DuckDB SQL shows it while it is still the last element
+        of its list (or the last row of its VALUES)."""
+        return f", ('{self.sentinel}')" if self.rows else f", '{self.sentinel}')"
+
+
+@dataclass(frozen=True)
+class Runs:
+    runs: tuple[Run, ...]
+
+    def expand(self, sql: str) -> str | None:
+        """``sql`` (the short text, possibly rewritten around its sentinels) with the original
+        text of each run put back, or None when a rewrite lost or copied a sentinel."""
+        for run in self.runs:
+            if sql.count(run.sentinel) != 1 or sql.count(run.replacement) != 1:
+                return None
+            sql = sql.replace(run.replacement, run.source)
+        return sql
 
     def restore(self, statements: tuple[str, ...]) -> tuple[str, ...] | None:
+        """The generated statements with each sentinel replaced by its run, or None when a
+        sentinel is not exactly once where it was put (or shows in a name made from text)."""
         out = list(statements)
-        for sentinel, text, rows in self.runs:
-            needle = f", ('{sentinel}')" if rows else f", '{sentinel}')"
-            hits = [i for i, s in enumerate(out) if needle in s]
-            if len(hits) != 1 or out[hits[0]].count(sentinel) != 1:
+        places = []
+        for run in self.runs:
+            hits = [i for i, s in enumerate(out) if run.needle in s]
+            if len(hits) != 1 or sum(s.upper().count(run.sentinel.upper()) for s in out) != 1:
                 return None
-            if any(sentinel.upper() in s for s in out):  # in a column name made from the text
-                return None
-            i = hits[0]
-            out[i] = out[i].replace(needle, ", " + text + ("" if rows else ")"))
+            places.append((hits[0], run))
+        for i, run in places:
+            out[i] = out[i].replace(run.needle, run.rest + ("" if run.rows else ")"))
         return tuple(out)
+
+
+@dataclass(frozen=True)
+class Collapsed:
+    statement: Statement  # the short statement (runs cut)
+    runs: Runs
+
+
+def _plain_number(text: str) -> bool:
+    """Digits with at most one point and an optional exponent: written alike in both
+    dialects (anything else, e.g. a hex or suffixed number, ends the run)."""
+    mantissa, marker, exponent = text.lower().partition("e")
+    whole, _, fraction = mantissa.partition(".")
+    digits = whole + fraction
+    if not (digits.isascii() and digits.isdigit()):
+        return False
+    if marker:
+        exponent = exponent[1:] if exponent[:1] in ("+", "-") and exponent else exponent
+        return exponent.isascii() and exponent.isdigit()
+    return True
 
 
 def _literal(tokens: list[Token], i: int) -> tuple[str, int] | None:
     """The DuckDB text of the literal starting at token ``i`` and the index after it."""
     tok = tokens[i]
-    if tok.token_type in STRING_TYPES and tok.token_type == TokenType.STRING:
+    kind = tok.token_type
+    if kind == TokenType.STRING:
         return "'" + tok.text.replace("'", "''") + "'", i + 1
-    if tok.token_type == TokenType.NUMBER and _NUMBER.fullmatch(tok.text):
-        return tok.text, i + 1
-    if (
-        tok.token_type == TokenType.DASH
-        and i + 1 < len(tokens)
-        and tokens[i + 1].token_type == TokenType.NUMBER
-        and _NUMBER.fullmatch(tokens[i + 1].text)
-    ):
-        return "-" + tokens[i + 1].text, i + 2
-    if tok.token_type in _WORDS:
-        return _WORDS[tok.token_type], i + 1
-    return None
+    if kind == TokenType.NUMBER:
+        return (tok.text, i + 1) if _plain_number(tok.text) else None
+    if kind == TokenType.DASH and i + 1 < len(tokens):
+        after = tokens[i + 1]
+        if after.token_type == TokenType.NUMBER and _plain_number(after.text):
+            return "-" + after.text, i + 2
+        return None
+    word = _WORDS.get(kind)
+    return (word, i + 1) if word is not None else None
 
 
 def _flat(tokens: list[Token], i: int) -> tuple[list[str], int] | None:
     """``( lit, lit, ... )`` at token ``i``: the rendered literals and the index after ``)``."""
     if tokens[i].token_type != TokenType.L_PAREN:
         return None
-    items, j = [], i + 1
-    while j < len(tokens):
+    items: list[str] = []
+    j, n = i + 1, len(tokens)
+    while j < n:
         found = _literal(tokens, j)
         if found is None:
             return None
         items.append(found[0])
         j = found[1]
-        if j < len(tokens) and tokens[j].token_type == TokenType.R_PAREN:
+        if j >= n:
+            return None
+        kind = tokens[j].token_type
+        if kind == TokenType.R_PAREN:
             return items, j + 1
-        if j >= len(tokens) or tokens[j].token_type != TokenType.COMMA:
+        if kind != TokenType.COMMA:
             return None
         j += 1
     return None
 
 
-def _rows(tokens: list[Token], i: int) -> tuple[list[str], int] | None:
-    """``(row), (row), ...`` at token ``i``, every row a flat literal list of one width."""
-    rows, j, width = [], i, None
-    while j < len(tokens):
+def _matching(tokens: list[Token], i: int) -> int | None:
+    """The index of the parenthesis closing the one at token ``i``."""
+    depth = 0
+    for j in range(i, len(tokens)):
+        kind = tokens[j].token_type
+        depth += (kind == TokenType.L_PAREN) - (kind == TokenType.R_PAREN)
+        if depth == 0:
+            return j
+    return None
+
+
+def _row_runs(tokens: list[Token], i: int) -> list[tuple[int, int, list[str]]]:
+    """The runs of literal rows of one width in ``VALUES (row), (row), ...`` starting at token
+    ``i`` (a row of anything else ends a run, and a new one may start after it): for each,
+    the index of its first row's ``)``, of its last row's ``)``, and the rendered rows."""
+    runs: list[tuple[int, int, list[str]]] = []
+    rows: list[str] = []
+    first = last = width = 0
+    j, n = i, len(tokens)
+    while j < n and tokens[j].token_type == TokenType.L_PAREN:
         found = _flat(tokens, j)
-        if found is None or (width is not None and len(found[0]) != width):
+        if found is not None and rows and len(found[0]) == width:
+            rows.append("(" + ", ".join(found[0]) + ")")
+            last = found[1] - 1
+        else:
+            runs.append((first, last, rows))
+            rows = []
+            if found is not None:
+                rows, width = ["(" + ", ".join(found[0]) + ")"], len(found[0])
+                first = last = found[1] - 1
+        close = found[1] - 1 if found is not None else _matching(tokens, j)
+        if close is None or close + 2 >= n or tokens[close + 1].token_type != TokenType.COMMA:
             break
-        width = len(found[0])
-        rows.append("(" + ", ".join(found[0]) + ")")
-        j = found[1]
-        if j >= len(tokens) or tokens[j].token_type != TokenType.COMMA:
-            return rows, j
-        j += 1
-    return (rows, j - 1) if rows else None
+        j = close + 2
+    runs.append((first, last, rows))
+    return [run for run in runs if len(run[2]) >= MIN_RUN]
 
 
-def collapse(sql: str) -> Collapsed | None:
-    """``sql`` with its long literal runs cut, or None when it has none."""
-    if len(sql) < MIN_RUN * 2:
-        return None
-    tokens = tokenize(sql)
-    cuts: list[tuple[int, int, str]] = []  # (start offset, end offset, replacement)
-    runs: list[tuple[str, str, bool]] = []
-    i = 0
-    while i < len(tokens):
-        rows = _rows(tokens, i) if tokens[i].token_type == TokenType.L_PAREN else None
-        if rows is not None and len(rows[0]) >= MIN_RUN:
-            sentinel = f"__hf_rows_{secrets.token_hex(8)}__"
-            end = tokens[rows[1] - 1].end + 1
-            first = _flat(tokens, i)
-            assert first is not None
-            cuts.append((tokens[first[1] - 1].end + 1, end, f", ('{sentinel}')"))
-            runs.append((sentinel, ", ".join(rows[0][1:]), True))
-            i = rows[1]
-            continue
-        flat = _flat(tokens, i)
-        if flat is not None and len(flat[0]) >= MIN_RUN:
-            sentinel = f"__hf_list_{secrets.token_hex(8)}__"
-            first_end = _literal(tokens, i + 1)
+def _cuts(statement: Statement, tokens: list[Token], i: int) -> list[tuple[int, int, Run]]:
+    """The runs after the IN or VALUES at token ``i``: (start, end) of each cut in the
+    statement's text and the run."""
+    off = statement.offset
+    spans: list[tuple[int, int, str, bool]] = []  # start, end, rest, rows
+    if tokens[i].token_type == TokenType.VALUES:
+        for first, last, rows in _row_runs(tokens, i + 1):
+            spans.append((tokens[first].end + 1, tokens[last].end + 1, ", ".join(rows[1:]), True))
+    else:
+        found = _flat(tokens, i + 1)
+        if found is not None and len(found[0]) >= MIN_RUN:
+            first_end = _literal(tokens, i + 2)
             assert first_end is not None
-            close = tokens[flat[1] - 1]
-            cuts.append((tokens[first_end[1] - 1].end + 1, close.start, f", '{sentinel}'"))
-            runs.append((sentinel, ", ".join(flat[0][1:]), False))
-            i = flat[1]
-            continue
+            start, end = tokens[first_end[1] - 1].end + 1, tokens[found[1] - 1].start
+            spans.append((start, end, ", ".join(found[0][1:]), False))
+    cuts = []
+    for start, end, rest, rows in spans:
+        sentinel = f"__hf_run_{secrets.token_hex(12)}__"
+        replacement = f", ('{sentinel}')" if rows else f", '{sentinel}'"
+        source = statement.text[start - off : end - off]
+        cuts.append((start - off, end - off, Run(sentinel, replacement, source, ", " + rest, rows)))
+    return cuts
+
+
+def collapse(statement: Statement) -> Collapsed | None:
+    """The statement with its long literal runs cut, or None when it has none."""
+    tokens = statement.tokens
+    if len(tokens) < MIN_RUN * 2:
+        return None
+    cuts: list[tuple[int, int, Run]] = []
+    heads = (TokenType.IN, TokenType.VALUES)
+    last = len(tokens) - 1
+    i = 0
+    while i < last:
+        if tokens[i].token_type in heads and tokens[i + 1].token_type == TokenType.L_PAREN:
+            cuts += _cuts(statement, tokens, i)
         i += 1
     if not cuts:
         return None
-    out, pos = [], 0
-    for start, end, replacement in cuts:
-        out += [sql[pos:start], replacement]
+    text = statement.text
+    out: list[str] = []
+    pos = 0
+    for start, end, run in cuts:
+        out += [text[pos:start], run.replacement]
         pos = end
-    out.append(sql[pos:])
-    return Collapsed("".join(out), tuple(runs))
+    out.append(text[pos:])
+    short = "".join(out)
+    return Collapsed(Statement(short, tokenize(short), 0), Runs(tuple(c[2] for c in cuts)))

@@ -47,15 +47,16 @@ from hoarfrost.errors import Error, SqlSyntaxError, UnsupportedFeature
 from hoarfrost.sql.access import Access, accesses
 from hoarfrost.sql.ctas_columns import ctas_without_column_list
 from hoarfrost.sql.duck_dialect import DUCKDB
-from hoarfrost.sql.literals import collapse
+from hoarfrost.sql.literals import Runs, collapse
 from hoarfrost.sql.select_list import select_items, snowflake_name
 from hoarfrost.sql.surface import check_surface
 from hoarfrost.sql.table_parens import unwrap_table_parens
+from hoarfrost.sql.tokens import Statement, tokenize
 from hoarfrost.sql.transforms import TRANSFORMS
 from hoarfrost.sql.transforms_ddl import if_not_exists_after_name, split_ddl
 from hoarfrost.sql.unsupported import statement_name, unsupported_wording
 
-__all__ = ["StatementKind", "Translation", "dml_counts", "translate"]
+__all__ = ["RunsLost", "StatementKind", "Translation", "dml_counts", "translate"]
 
 # sqlglot logs a warning whenever it falls back to an opaque Command; we turn those into
 # UnsupportedFeature errors ourselves, so its log lines would only be noise on a user's terminal.
@@ -97,11 +98,28 @@ class Translation:
         return self.statements[0]
 
 
-def translate(sql: str) -> Translation:
-    """Translate one Snowflake statement (no trailing ``;``) to DuckDB; raise only our errors."""
+def translate(sql: str, runs: Runs | None = None) -> Translation:
+    """Translate one Snowflake statement (no trailing ``;``) to DuckDB; raise only our errors.
+
+    ``runs``: the long literal runs :func:`hoarfrost.sql.literals.collapse` cut out of ``sql``
+    (the engine collapses before its own passes); without them a long statement is collapsed
+    here. Either way the result is the whole statement's translation, or its error.
+    """
     try:
+        if runs is None and len(sql) >= _COLLAPSE_FROM:
+            collapsed = collapse(Statement(sql, tokenize(sql)))
+            if collapsed is not None:
+                sql, runs = collapsed.statement.text, collapsed.runs
+        if runs is not None:
+            whole = runs.expand(sql)
+            if whole is None:
+                raise RunsLost
+            short = _short(sql, runs)
+            if short is not None:
+                return short
+            sql = whole
         return _translate(sql)
-    except Error:
+    except (Error, RunsLost):
         raise
     except (ParseError, TokenError) as e:
         raise _syntax_error(e, sql) from None
@@ -111,6 +129,27 @@ def translate(sql: str) -> Translation:
         raise UnsupportedFeature(
             f"SQL compilation error:\ncannot translate statement ({type(e).__name__})"
         ) from None
+
+
+class RunsLost(Exception):
+    """A rewrite before translation lost or copied a run's sentinel: translate the text as it
+    was sent instead (the caller has it)."""
+
+
+# Shorter texts cannot hold a run worth cutting (MIN_RUN literals and their commas).
+_COLLAPSE_FROM = 512
+
+
+def _short(sql: str, runs: Runs) -> Translation | None:
+    """The translation of the short text with its runs restored, or None to translate the
+    whole text (a transform moved a sentinel, or the short text fails: the whole text's own
+    error, with its own positions, is the one to report)."""
+    try:
+        translation = _translate(sql)
+    except Exception:
+        return None
+    restored = runs.restore(translation.statements)
+    return None if restored is None else replace(translation, statements=restored)
 
 
 def dml_counts(translation: Translation, rows: Sequence[Sequence[Any]]) -> tuple[int, ...]:
@@ -130,14 +169,7 @@ def dml_counts(translation: Translation, rows: Sequence[Sequence[Any]]) -> tuple
 
 
 def _translate(sql: str) -> Translation:
-    sql = ctas_without_column_list(unwrap_table_parens(sql))
-    collapsed = collapse(sql)
-    if collapsed is not None:
-        short = _translate_whole(collapsed.sql)
-        restored = collapsed.restore(short.statements)
-        if restored is not None:
-            return replace(short, statements=restored)
-    return _translate_whole(sql)
+    return _translate_whole(ctas_without_column_list(unwrap_table_parens(sql)))
 
 
 def _translate_whole(sql: str) -> Translation:
