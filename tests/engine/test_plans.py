@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import hoarfrost
-from hoarfrost.engine.plans import plan_cache
+from hoarfrost.engine.plans import TOKENS_BUDGET, PlanCache, plan_cache
 
 UDF_100 = (
     "CREATE OR REPLACE FUNCTION {name}(x INT) RETURNS INT LANGUAGE PYTHON "
@@ -138,3 +138,18 @@ def test_history_of_a_running_session_is_readable_at_once() -> None:
             "SELECT query_id FROM TABLE(INFORMATION_SCHEMA.QUERY_HISTORY())"
         ).fetchall()
     assert (qid,) in rows
+
+
+def test_a_long_statement_is_not_kept_as_tokens_but_gives_the_same_results() -> None:
+    """Tokens take about 85 bytes per character: a multi-megabyte script's are not kept."""
+    listed = ", ".join(str(i) for i in range(TOKENS_BUDGET // 7 + 1))
+    long = f"SELECT COUNT(*) FROM t WHERE x IN ({listed})"
+    assert len(long) > TOKENS_BUDGET
+    plans = PlanCache(16)
+    assert plans.statements("SELECT 1") is plans.statements("SELECT 1")
+    assert plans.statements(long) is not plans.statements(long)
+    with hoarfrost.connect(":memory:") as con:
+        con.execute(
+            "CREATE TABLE t AS SELECT seq4() * 2 AS x FROM TABLE(GENERATOR(ROWCOUNT => 10))"
+        )
+        assert con.execute(long).fetchall() == con.execute(long).fetchall() == [(10,)]

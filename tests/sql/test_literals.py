@@ -73,8 +73,9 @@ def test_a_long_values_insert_stores_what_short_inserts_store() -> None:
 
 
 def test_a_long_in_list_selects_what_short_lists_select() -> None:
-    numbers = [str(v) for v in range(-5, N)] + ["NULL", "1.5", "-0.5e1"]
-    strings = [f"'{STRINGS[i % len(STRINGS)]}{i}'" for i in range(N)]
+    # the last element of each list is the only one to match its row
+    numbers = [str(v) for v in range(-5, N)] + ["NULL", "1.5", "-0.5e1", "2899"]
+    strings = [f"'{STRINGS[i % len(STRINGS)]}{i}'" for i in range(N)] + ["'plain899'"]
     with hoarfrost.connect(":memory:") as con:
         con.execute(
             "CREATE TABLE t AS SELECT seq4() - 100 AS a, 'plain' || (seq4() % 900) AS s "
