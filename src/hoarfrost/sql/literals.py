@@ -179,8 +179,10 @@ def _cuts(statement: Statement, tokens: list[Token], i: int) -> list[tuple[int, 
     off = statement.offset
     spans: list[tuple[int, int, str, bool]] = []  # start, end, rest, rows
     if tokens[i].token_type == TokenType.VALUES:
-        for first, last, rows in _row_runs(tokens, i + 1):
-            spans.append((tokens[first].end + 1, tokens[last].end + 1, ", ".join(rows[1:]), True))
+        for first, last, rendered in _row_runs(tokens, i + 1):
+            spans.append(
+                (tokens[first].end + 1, tokens[last].end + 1, ", ".join(rendered[1:]), True)
+            )
     else:
         found = _flat(tokens, i + 1)
         if found is not None and len(found[0]) >= MIN_RUN:
