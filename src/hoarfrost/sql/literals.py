@@ -112,24 +112,44 @@ def _literal(tokens: list[Token], i: int) -> tuple[str, int] | None:
     return (word, i + 1) if word is not None else None
 
 
+_STRING, _NUMBER = TokenType.STRING, TokenType.NUMBER
+_COMMA, _R_PAREN = TokenType.COMMA, TokenType.R_PAREN
+
+
 def _flat(tokens: list[Token], i: int) -> tuple[list[str], int] | None:
-    """``( lit, lit, ... )`` at token ``i``: the rendered literals and the index after ``)``."""
-    if tokens[i].token_type != TokenType.L_PAREN:
+    """``( lit, lit, ... )`` at token ``i``: the rendered literals and the index after ``)``.
+
+    Runs are hundreds of thousands of literals long: the common ones (a string without a
+    quote, an integer) are rendered here without a call per literal."""
+    if tokens[i].token_type is not TokenType.L_PAREN:
         return None
     items: list[str] = []
+    append = items.append
     j, n = i + 1, len(tokens)
     while j < n:
-        found = _literal(tokens, j)
-        if found is None:
-            return None
-        items.append(found[0])
-        j = found[1]
+        tok = tokens[j]
+        kind, text = tok.token_type, tok.text
+        if kind is _STRING and "'" not in text:
+            append("'" + text + "'")
+            j += 1
+        elif kind is _NUMBER and text.isdigit() and text.isascii():
+            append(text)
+            j += 1
+        elif kind in _WORDS:
+            append(_WORDS[kind])
+            j += 1
+        else:
+            found = _literal(tokens, j)
+            if found is None:
+                return None
+            append(found[0])
+            j = found[1]
         if j >= n:
             return None
         kind = tokens[j].token_type
-        if kind == TokenType.R_PAREN:
+        if kind is _R_PAREN:
             return items, j + 1
-        if kind != TokenType.COMMA:
+        if kind is not _COMMA:
             return None
         j += 1
     return None
@@ -146,10 +166,11 @@ def _matching(tokens: list[Token], i: int) -> int | None:
     return None
 
 
-def _row_runs(tokens: list[Token], i: int) -> list[tuple[int, int, list[str]]]:
+def _row_runs(tokens: list[Token], i: int) -> tuple[list[tuple[int, int, list[str]]], int]:
     """The runs of literal rows of one width in ``VALUES (row), (row), ...`` starting at token
     ``i`` (a row of anything else ends a run, and a new one may start after it): for each,
-    the index of its first row's ``)``, of its last row's ``)``, and the rendered rows."""
+    the index of its first row's ``)``, of its last row's ``)``, and the rendered rows; and
+    the index of the token after the last row."""
     runs: list[tuple[int, int, list[str]]] = []
     rows: list[str] = []
     first = last = width = 0
@@ -167,19 +188,24 @@ def _row_runs(tokens: list[Token], i: int) -> list[tuple[int, int, list[str]]]:
                 first = last = found[1] - 1
         close = found[1] - 1 if found is not None else _matching(tokens, j)
         if close is None or close + 2 >= n or tokens[close + 1].token_type != TokenType.COMMA:
+            j = n if close is None else close + 1
             break
         j = close + 2
     runs.append((first, last, rows))
-    return [run for run in runs if len(run[2]) >= MIN_RUN]
+    return [run for run in runs if len(run[2]) >= MIN_RUN], j
 
 
-def _cuts(statement: Statement, tokens: list[Token], i: int) -> list[tuple[int, int, Run]]:
+def _cuts(
+    statement: Statement, tokens: list[Token], i: int
+) -> tuple[list[tuple[int, int, Run]], int]:
     """The runs after the IN or VALUES at token ``i``: (start, end) of each cut in the
-    statement's text and the run."""
+    statement's text and the run; and the index of the token to look at next."""
     off = statement.offset
     spans: list[tuple[int, int, str, bool]] = []  # start, end, rest, rows
+    after = i + 1
     if tokens[i].token_type == TokenType.VALUES:
-        for first, last, rendered in _row_runs(tokens, i + 1):
+        found_rows, after = _row_runs(tokens, i + 1)
+        for first, last, rendered in found_rows:
             spans.append(
                 (tokens[first].end + 1, tokens[last].end + 1, ", ".join(rendered[1:]), True)
             )
@@ -190,13 +216,14 @@ def _cuts(statement: Statement, tokens: list[Token], i: int) -> list[tuple[int, 
             assert first_end is not None
             start, end = tokens[first_end[1] - 1].end + 1, tokens[found[1] - 1].start
             spans.append((start, end, ", ".join(found[0][1:]), False))
+            after = found[1]
     cuts = []
     for start, end, rest, rows in spans:
         sentinel = f"__hf_run_{secrets.token_hex(12)}__"
         replacement = f", ('{sentinel}')" if rows else f", '{sentinel}'"
         source = statement.text[start - off : end - off]
         cuts.append((start - off, end - off, Run(sentinel, replacement, source, ", " + rest, rows)))
-    return cuts
+    return cuts, max(after, i + 1)
 
 
 def collapse(statement: Statement) -> Collapsed | None:
@@ -210,7 +237,9 @@ def collapse(statement: Statement) -> Collapsed | None:
     i = 0
     while i < last:
         if tokens[i].token_type in heads and tokens[i + 1].token_type == TokenType.L_PAREN:
-            cuts += _cuts(statement, tokens, i)
+            found, i = _cuts(statement, tokens, i)
+            cuts += found
+            continue
         i += 1
     if not cuts:
         return None
