@@ -27,6 +27,8 @@ __all__ = ["MIN_RUN", "Run", "Runs", "collapse"]
 
 MIN_RUN = 256
 _WORDS = {TokenType.NULL: "NULL", TokenType.TRUE: "TRUE", TokenType.FALSE: "FALSE"}
+_STRING, _NUMBER = TokenType.STRING, TokenType.NUMBER
+_COMMA, _R_PAREN = TokenType.COMMA, TokenType.R_PAREN
 
 
 @dataclass(frozen=True)
@@ -95,41 +97,58 @@ def _plain_number(text: str) -> bool:
     return True
 
 
-def _literal(tokens: list[Token], i: int) -> tuple[str, int] | None:
+@dataclass(frozen=True)
+class _Source:
+    """The statement being scanned; ``escapes`` when its text holds a backslash anywhere."""
+
+    tokens: list[Token]
+    text: str
+    offset: int
+    escapes: bool
+
+    def plain_string(self, tok: Token) -> bool:
+        """A string literal written without backslash escapes. Our tokenizer reads those
+        otherwise than the translation's parser (``'\\n'``), so such a literal ends a run."""
+        if tok.token_type is not _STRING:
+            return False
+        start, end = tok.start - self.offset, tok.end + 1 - self.offset
+        return not self.escapes or self.text.find("\\", start, end) < 0
+
+
+def _literal(src: _Source, i: int) -> tuple[str, int] | None:
     """The DuckDB text of the literal starting at token ``i`` and the index after it."""
+    tokens = src.tokens
     tok = tokens[i]
     kind = tok.token_type
-    if kind == TokenType.STRING:
-        return "'" + tok.text.replace("'", "''") + "'", i + 1
-    if kind == TokenType.NUMBER:
+    if kind is _STRING:
+        return ("'" + tok.text.replace("'", "''") + "'", i + 1) if src.plain_string(tok) else None
+    if kind is _NUMBER:
         return (tok.text, i + 1) if _plain_number(tok.text) else None
-    if kind == TokenType.DASH and i + 1 < len(tokens):
+    if kind is TokenType.DASH and i + 1 < len(tokens):
         after = tokens[i + 1]
-        if after.token_type == TokenType.NUMBER and _plain_number(after.text):
+        if after.token_type is _NUMBER and _plain_number(after.text):
             return "-" + after.text, i + 2
         return None
     word = _WORDS.get(kind)
     return (word, i + 1) if word is not None else None
 
 
-_STRING, _NUMBER = TokenType.STRING, TokenType.NUMBER
-_COMMA, _R_PAREN = TokenType.COMMA, TokenType.R_PAREN
-
-
-def _flat(tokens: list[Token], i: int) -> tuple[list[str], int] | None:
+def _flat(src: _Source, i: int) -> tuple[list[str], int] | None:
     """``( lit, lit, ... )`` at token ``i``: the rendered literals and the index after ``)``.
 
     Runs are hundreds of thousands of literals long: the common ones (a string without a
-    quote, an integer) are rendered here without a call per literal."""
+    quote or backslash, an integer) are rendered here without a call per literal."""
+    tokens = src.tokens
     if tokens[i].token_type is not TokenType.L_PAREN:
         return None
     items: list[str] = []
     append = items.append
     j, n = i + 1, len(tokens)
+    plain = not src.escapes
     while j < n:
         tok = tokens[j]
         kind, text = tok.token_type, tok.text
-        if kind is _STRING and "'" not in text:
+        if kind is _STRING and plain and "'" not in text:
             append("'" + text + "'")
             j += 1
         elif kind is _NUMBER and text.isdigit() and text.isascii():
@@ -139,7 +158,7 @@ def _flat(tokens: list[Token], i: int) -> tuple[list[str], int] | None:
             append(_WORDS[kind])
             j += 1
         else:
-            found = _literal(tokens, j)
+            found = _literal(src, j)
             if found is None:
                 return None
             append(found[0])
@@ -166,17 +185,18 @@ def _matching(tokens: list[Token], i: int) -> int | None:
     return None
 
 
-def _row_runs(tokens: list[Token], i: int) -> tuple[list[tuple[int, int, list[str]]], int]:
+def _row_runs(src: _Source, i: int) -> tuple[list[tuple[int, int, list[str]]], int]:
     """The runs of literal rows of one width in ``VALUES (row), (row), ...`` starting at token
     ``i`` (a row of anything else ends a run, and a new one may start after it): for each,
     the index of its first row's ``)``, of its last row's ``)``, and the rendered rows; and
     the index of the token after the last row."""
+    tokens = src.tokens
     runs: list[tuple[int, int, list[str]]] = []
     rows: list[str] = []
     first = last = width = 0
     j, n = i, len(tokens)
     while j < n and tokens[j].token_type == TokenType.L_PAREN:
-        found = _flat(tokens, j)
+        found = _flat(src, j)
         if found is not None and rows and len(found[0]) == width:
             rows.append("(" + ", ".join(found[0]) + ")")
             last = found[1] - 1
@@ -195,24 +215,22 @@ def _row_runs(tokens: list[Token], i: int) -> tuple[list[tuple[int, int, list[st
     return [run for run in runs if len(run[2]) >= MIN_RUN], j
 
 
-def _cuts(
-    statement: Statement, tokens: list[Token], i: int
-) -> tuple[list[tuple[int, int, Run]], int]:
+def _cuts(src: _Source, i: int) -> tuple[list[tuple[int, int, Run]], int]:
     """The runs after the IN or VALUES at token ``i``: (start, end) of each cut in the
     statement's text and the run; and the index of the token to look at next."""
-    off = statement.offset
+    tokens, off = src.tokens, src.offset
     spans: list[tuple[int, int, str, bool]] = []  # start, end, rest, rows
     after = i + 1
     if tokens[i].token_type == TokenType.VALUES:
-        found_rows, after = _row_runs(tokens, i + 1)
+        found_rows, after = _row_runs(src, i + 1)
         for first, last, rendered in found_rows:
             spans.append(
                 (tokens[first].end + 1, tokens[last].end + 1, ", ".join(rendered[1:]), True)
             )
     else:
-        found = _flat(tokens, i + 1)
+        found = _flat(src, i + 1)
         if found is not None and len(found[0]) >= MIN_RUN:
-            first_end = _literal(tokens, i + 2)
+            first_end = _literal(src, i + 2)
             assert first_end is not None
             start, end = tokens[first_end[1] - 1].end + 1, tokens[found[1] - 1].start
             spans.append((start, end, ", ".join(found[0][1:]), False))
@@ -221,7 +239,7 @@ def _cuts(
     for start, end, rest, rows in spans:
         sentinel = f"__hf_run_{secrets.token_hex(12)}__"
         replacement = f", ('{sentinel}')" if rows else f", '{sentinel}'"
-        source = statement.text[start - off : end - off]
+        source = src.text[start - off : end - off]
         cuts.append((start - off, end - off, Run(sentinel, replacement, source, ", " + rest, rows)))
     return cuts, max(after, i + 1)
 
@@ -231,19 +249,20 @@ def collapse(statement: Statement) -> Collapsed | None:
     tokens = statement.tokens
     if len(tokens) < MIN_RUN * 2:
         return None
+    text = statement.text
+    src = _Source(tokens, text, statement.offset, "\\" in text)
     cuts: list[tuple[int, int, Run]] = []
     heads = (TokenType.IN, TokenType.VALUES)
     last = len(tokens) - 1
     i = 0
     while i < last:
         if tokens[i].token_type in heads and tokens[i + 1].token_type == TokenType.L_PAREN:
-            found, i = _cuts(statement, tokens, i)
+            found, i = _cuts(src, i)
             cuts += found
             continue
         i += 1
     if not cuts:
         return None
-    text = statement.text
     out: list[str] = []
     pos = 0
     for start, end, run in cuts:
