@@ -122,7 +122,8 @@ def execute_request(
     if body.get("describeOnly"):
         return _describe(entry, statements[0], sql, bindings, query_id)
     if len(statements) > 1:
-        return _multi(entry, sql, bindings, query_id)
+        script = split(bound_statements(sql, bindings)[0]) if bindings else statements
+        return _multi(entry, script, query_id)
     runs = _bound_runs(sql, bindings)
     if not runs:
         raise ProgrammingError("Array bind variables have no rows.", errno=2049, sqlstate="22000")
@@ -210,16 +211,15 @@ def _summed(results: list[Result]) -> Result:
     return Result(first.columns, table, sum(r.rowcount for r in results), "DML")
 
 
-def _multi(
-    entry: ServerSession, sql: str, bindings: Mapping[str, Any] | None, query_id: str
-) -> dict:
-    script = bound_statements(sql, bindings)[0] if bindings else sql
+def _multi(entry: ServerSession, statements: list[Statement], query_id: str) -> dict:
+    """Each statement of the script (split once: a long one is not tokenized again) as a child
+    query of its own."""
     ids, types = [], []
-    for statement in split(script):
+    for statement in statements:
         child = new_record(entry)
         with entry.lock:
             try:
-                (result,) = _run(entry, [(statement.text, None)], child.query_id)
+                (result,) = _run_split(entry, [statement], child.query_id)
             except QueryFailed as failed:
                 child.finish(_error_payload(failed.error, child.query_id))
                 raise
@@ -231,7 +231,7 @@ def _multi(
     column = Column("multiple statement execution", "TEXT", length=16777216)
     table = pa.table({column.name: ["Multiple statements executed successfully."]})
     parent = Result([column], table, 1, "SELECT", query_id)
-    data = result_data(entry, split(script)[0], parent)
+    data = result_data(entry, statements[0], parent)
     data.update(resultIds=",".join(ids), resultTypes=",".join(types))
     data["statementTypeId"] = protocol.MULTI_STATEMENT
     return data
