@@ -94,8 +94,7 @@ def _names_an_object(sql: str) -> bool:
     statement is compiled, so its value goes in as a literal."""
     tokens = tokenize(sql)
     return any(
-        tokens[i - 1].token_type == TokenType.L_PAREN
-        and tokens[i - 2].text.upper() == "IDENTIFIER"
+        tokens[i - 1].token_type == TokenType.L_PAREN and tokens[i - 2].text.upper() == "IDENTIFIER"
         for i in range(2, len(tokens))
         if _placeholder(tokens, i) is not None
     )
