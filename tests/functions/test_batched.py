@@ -185,6 +185,10 @@ def test_a_case_keeps_excluded_rows_from_a_raising_function(
     assert "ZeroDivisionError: division by zero" in str(error)
     joined = "SELECT SUM(CASE WHEN t.x <> u.x THEN inverse(t.x - u.x) END) FROM t JOIN u USING (s)"
     assert rows(batched, joined)[0][0] is not None
+    filtered = "SELECT COUNT(*), SUM(x) FROM t WHERE x = 0 OR inverse(x) > 0.3"
+    assert rows(batched, filtered) == [(4, 6)]  # 0, 1, 2, 3
+    # ... in batches: the first one's other 65,535 rows go to the function together
+    assert rows(batched, "SELECT MAX(x) FROM t WHERE x = 0 OR batch_len(x) = 65535") == [(65535,)]
     # AND / OR: the right side only where the left does not decide.
     both = "SELECT COUNT_IF((x > 5 AND inverse(x - 5) > 0) = (x <= 7 OR inverse(x - 7) < 0)) FROM t"
     assert rows(batched, both) == [(2,)]  # x = 6 and 7

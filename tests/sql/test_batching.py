@@ -189,6 +189,13 @@ def test_a_site_reading_another_comes_after_it() -> None:
     assert p.outer == f'SELECT "{second.calls[0].result}" AS "Z" FROM "{second.stream}"'
 
 
+def test_a_udf_filter_under_or_is_evaluated_where_the_left_side_does_not_decide() -> None:
+    site, outer = _site(f'SELECT "X" FROM "T" WHERE "Y" = 1 AND ("X" > 0 OR {F} > 0)')
+    assert site.inner_where == '("Y" = 1)'
+    assert _guards(site) == ['(NOT (("X" > 0) IS TRUE))']
+    assert outer.endswith(f'WHERE "X" > 0 OR "{site.calls[0].result}" > 0')
+
+
 def test_a_union_branch() -> None:
     site, outer = _site(f'SELECT {F} AS "C" FROM "T" UNION ALL SELECT 1')
     assert (
@@ -212,7 +219,7 @@ def test_a_correlated_subquery_is_left_and_the_rest_planned() -> None:
         f"SELECT {F}",  # no table
         f'SELECT CASE WHEN {F} > 0 THEN {G} END AS "C" FROM "T"',  # a guard calling a UDF
         f'SELECT COALESCE({F}, {G}) AS "C" FROM "T"',
-        f'SELECT "X" FROM "T" WHERE "X" > 0 OR {F} > 0',  # a guarded UDF filter
+        f'SELECT {F} AS "A" FROM "T" WHERE "X" > 0 OR {F} > 0',  # a guarded UDF filter, and
         f'SELECT TRY({F}) AS "C" FROM "T"',
         f'SELECT {F} FROM "T"',  # an unaliased call: its DuckDB name would change
         f'SELECT {F} AS "A", (SELECT MAX("Y") FROM "U") AS "B" FROM "T"',  # a subquery beside

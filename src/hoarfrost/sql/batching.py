@@ -270,7 +270,9 @@ def _split_where(
     texts = {c.sql(dialect=DUCKDB) for c in in_where}
     if len(late) != 1 or any(c.sql(dialect=DUCKDB) not in texts for c in calls):
         return None
-    if any(guard(c, select) != [] for c in in_where):
+    # Under OR / CASE in the filter, a call sees some rows only: then it must be the only one
+    # (a select-list call would be evaluated on the rows the filter keeps, not these).
+    if len(in_where) != len(calls) and any(guard(c, select) != [] for c in in_where):
         return None
     return early, late
 
