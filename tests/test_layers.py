@@ -27,14 +27,17 @@ ALLOWED: dict[str, set[str]] = {
     "sql": BASE,
     "packages": BASE,
     "workers": BASE,
+    # worker backends (local pool, Ray cluster): environments (packages) meet workers here
+    "cluster": LEAVES,
     "catalog": LEAVES,
-    "engine": LEAVES | {"catalog"},
-    "commands": LEAVES | {"catalog", "engine"},
-    "connection": LEAVES | {"catalog", "engine", "commands"},
+    "engine": LEAVES | {"catalog", "cluster"},
+    "commands": LEAVES | {"catalog", "engine", "cluster"},
+    "connection": LEAVES | {"catalog", "engine", "commands", "cluster"},
     # connect() gives the engine the server's bridge for procedures' Snowpark sessions
     "__init__": LEAVES | {"connection", "server"},
-    "server": LEAVES | {"catalog", "engine", "commands", "connection"},
-    "cli": LEAVES | {"catalog", "engine", "commands", "connection", "server", "__init__"},
+    "server": LEAVES | {"catalog", "engine", "commands", "connection", "cluster"},
+    "cli": LEAVES
+    | {"catalog", "engine", "commands", "connection", "server", "__init__", "cluster"},
     "__main__": {"cli"},
 }
 

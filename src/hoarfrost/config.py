@@ -35,6 +35,15 @@ def _opt_path(text: str) -> Path | None:
     return Path(text).expanduser() if text else None
 
 
+def _bool(text: str) -> bool:
+    value = text.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(text)
+
+
 def _str(text: str) -> str:
     return text
 
@@ -120,6 +129,53 @@ SETTINGS: dict[str, Setting] = {
             "Most bytes of a query's input held to evaluate its Python UDF calls in large batches "
             "(0: always per DuckDB vector).",
             _size,
+        ),
+        Setting(
+            "worker_backend",
+            "local",
+            "Where Python functions run: 'local' (worker processes of this machine) or 'ray' "
+            "(actors of the Ray cluster at ray_address; see README, 'Running functions on a "
+            "Ray cluster').",
+            lambda t: t.strip().lower(),
+        ),
+        Setting(
+            "ray_address",
+            None,
+            "host:port of the Ray cluster's head (its GCS) when worker_backend is 'ray'.",
+        ),
+        Setting(
+            "ray_actors_per_function",
+            0,
+            "Ray actors (each with one sandboxed worker) per function (0: one per node alive "
+            "when the function first runs).",
+            _int,
+        ),
+        Setting(
+            "ray_retries",
+            2,
+            "Times a batch whose Ray node or actor failed is sent again, each time to an actor "
+            "on another node, before the query fails naming the node.",
+            _int,
+        ),
+        Setting(
+            "ray_procedures",
+            False,
+            "Run Python procedures on the Ray cluster too (their SQL still runs in the engine).",
+            _bool,
+        ),
+        Setting(
+            "ray_node_cache_dir",
+            None,
+            "Directory on each Ray node for the environments it builds and the wheels it is sent "
+            "[default: $XDG_CACHE_HOME/hoarfrost-ray or ~/.cache/hoarfrost-ray on the node]; one "
+            "subdirectory per node address.",
+            _opt_path,
+        ),
+        Setting(
+            "ray_node_address",
+            None,
+            "Address of the Ray node on this machine the engine attaches to as a driver "
+            "[default: the one Ray finds].",
         ),
         Setting("http_timeout", 30.0, "Seconds for one request to a repository.", _float),
         Setting("max_page_size", 20 << 20, "Largest index page read from a repository.", _size),

@@ -28,6 +28,7 @@ from hoarfrost.catalog.relations import open_to_public
 from hoarfrost.catalog.shared_repository import ensure_shared_repository
 from hoarfrost.catalog.store import CatalogObject, CatalogStore
 from hoarfrost.catalog.users import bootstrap_user
+from hoarfrost.cluster import WorkerBackend, open_backend
 from hoarfrost.config import Settings
 from hoarfrost.engine.stage_files import StageRoot
 from hoarfrost.errors import ConfigurationError, ObjectAlreadyExists, UnsupportedFeature
@@ -65,9 +66,13 @@ def _default_home(settings: Settings) -> Path:
 
 
 class Engine:
-    def __init__(self, home: Path | None, settings: Settings):
+    def __init__(self, home: Path | None, settings: Settings, backend: WorkerBackend | None = None):
+        """``backend``: where user code runs; default: the one the settings name (a Ray
+        cluster is connected to here, so an unreachable one stops the engine from opening)."""
         self.home = home
         self.settings = settings
+        # First: an unreachable cluster must fail before any account file is opened.
+        self.backend = backend if backend is not None else open_backend(settings)
         self.closed = False
         self.refs = 0
         self.lock = threading.RLock()
@@ -235,6 +240,7 @@ class Engine:
             closer = getattr(service, "close", None)
             if callable(closer):
                 closer()
+        self.backend.close()  # after the services: their runners release the backend's workers
         self.data.close()
         self.catalog.close()
         if self.spill is not None:

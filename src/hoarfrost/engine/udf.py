@@ -1,11 +1,13 @@
 """Python functions inside DuckDB: worker pools per function and the registration of each
 routine as a DuckDB Arrow UDF (``engine.service("udf")``, see :func:`udf_service`).
 
-- One :class:`WorkerPool` per function definition (:attr:`Routine.worker_key`: a worker runs one
-  function's code only), kept warm, retired when the function is replaced or dropped and closed
-  with the engine. Settings: ``worker_pool_size``, ``worker_timeout``, ``worker_memory_limit``,
-  ``worker_process_limit``; the
-  user code's stdout/stderr go to ``<home or cache>/logs/python_udf.log``.
+- One runner per function definition (:attr:`Routine.worker_key`: a worker runs one function's
+  code only), made by the engine's worker backend (a local :class:`WorkerPool`, or actors on a
+  Ray cluster: :mod:`hoarfrost.cluster`), kept warm, retired when the function is replaced or
+  dropped and closed with the engine. Settings: ``worker_pool_size``, ``worker_timeout``,
+  ``worker_memory_limit``, ``worker_process_limit``, ``worker_backend`` and the ``ray_*`` ones;
+  the user code's stdout/stderr go to ``<home or cache>/logs/python_udf.log`` (on a Ray node:
+  its own cache directory's ``logs/``).
 - Each routine is registered under its stable ``duck_name`` (see :class:`Routine`) on a
   connection this service owns, so registrations outlive sessions and are visible to every
   cursor, including views queried later. A changed definition is registered afresh.
@@ -32,12 +34,13 @@ from hoarfrost.catalog.policies import account_policy
 from hoarfrost.catalog.privileges import has_privilege
 from hoarfrost.catalog.routines import Routine
 from hoarfrost.catalog.store import CatalogObject
+from hoarfrost.cluster import FunctionPlacement
 from hoarfrost.engine.resolution import packages_of
 from hoarfrost.engine.stage_imports import import_directory, zip_paths
 from hoarfrost.errors import Error, InternalError, InvalidValue, PackageError
 from hoarfrost.packages.envstore import SITE_PACKAGES
 from hoarfrost.packages.policy import check_installed
-from hoarfrost.workers import LoadInfo, WorkerPool, arrow_to_python_columns, python_to_arrow
+from hoarfrost.workers import LoadInfo, Runner, arrow_to_python_columns, python_to_arrow
 from hoarfrost.workers.types import SqlType
 
 if TYPE_CHECKING:
@@ -65,10 +68,10 @@ class UdfService:
         self.engine = engine
         self._lock = threading.RLock()
         # One pool per function (Routine.worker_key): a worker never runs two functions' code.
-        self._pools: dict[str, tuple[str, WorkerPool]] = {}  # worker key -> (duck name, pool)
+        self._pools: dict[str, tuple[str, Runner]] = {}  # worker key -> (duck name, runner)
         self._registered: dict[str, str] = {}  # DUCK NAME -> stamp
         # DUCK NAME -> (the Arrow UDF, its pool, its return type): for batched evaluation
-        self.batchable: dict[str, tuple[Any, WorkerPool, SqlType]] = {}
+        self.batchable: dict[str, tuple[Any, Runner, SqlType]] = {}
         self.display: dict[str, str] = {}  # DUCK NAME -> qualified name(signature), for errors
         self._duck = engine.data.cursor()  # registrations belong to the connection that made them
         self._names: dict[tuple[str, str, str], dict[str, list[CatalogObject]]] = {}
@@ -79,35 +82,59 @@ class UdfService:
         self._session: Context | None = None  # the statement's session, for policy checks
 
     # -- pools ---------------------------------------------------------------------------
-    def pool(self, routine: Routine) -> WorkerPool:
-        manager = packages_of(self.engine)
-        lock = routine.lock
+    def pool(self, routine: Routine) -> Runner:
+        """The runner of ``routine``'s definition, made by the engine's worker backend (a local
+        pool or actors on a Ray cluster) on first use."""
         key = routine.worker_key
         with self._lock:
             found = self._pools.get(key)
         if found is not None:
             return found[1]
-        runtime = manager.runtime(lock.runtime)
-        env = manager.ensure_env(lock) / SITE_PACKAGES if lock.packages else None
-        settings = self.engine.settings
-        records = routine.props.get("imports") or []
-        imports = import_directory(self.engine.stages.directory, records) if records else None
+        runner = self.engine.backend.runner(self._placement(routine))
         with self._lock:
             found = self._pools.get(key)
             if found is None:
-                pool = WorkerPool(
-                    runtime.executable,
-                    env,
-                    size=int(settings.worker_pool_size),
-                    timeout=float(settings.worker_timeout),
-                    memory_limit=int(settings.worker_memory_limit),
-                    log_path=self.log_path,
-                    process_limit=int(settings.worker_process_limit),
-                    imports=imports,
-                    import_paths=tuple(zip_paths(imports)) if imports else (),
-                )
-                found = self._pools[key] = (routine.duck_name, pool)
-            return found[1]
+                found = self._pools[key] = (routine.duck_name, runner)
+        if found[1] is not runner:  # another thread made one first
+            runner.close()
+        return found[1]
+
+    def _placement(self, routine: Routine) -> FunctionPlacement:
+        manager = packages_of(self.engine)
+        lock = routine.lock
+        records = routine.props.get("imports") or []
+        imports = import_directory(self.engine.stages.directory, records) if records else None
+
+        def environment() -> Path | None:
+            return manager.ensure_env(lock) / SITE_PACKAGES if lock.packages else None
+
+        return FunctionPlacement(
+            name=routine.qualified + routine.obj.signature,
+            key=routine.worker_key,
+            kind="procedure" if routine.kind == "PROCEDURE" else routine.spec.kind,
+            lock=lock,
+            executable=manager.runtime(lock.runtime).executable,
+            environment=environment,
+            files=manager.store,
+            log_path=self.log_path,
+            check=lambda: self._check_account_policy(routine),
+            imports=imports,
+            import_paths=tuple(zip_paths(imports)) if imports else (),
+        )
+
+    def _check_account_policy(self, routine: Routine) -> None:
+        """The account's packages policy on the whole lock (what a backend checks before it
+        sends a lock and its wheels anywhere)."""
+        policy = account_policy(self.engine.catalog)
+        if policy is None or not routine.lock.packages:
+            return
+        installed = [(p.name, p.version) for p in routine.lock.packages]
+        violation = check_installed(policy, installed, temporary=routine.temporary)
+        if violation is not None:
+            raise PackageError(
+                f"{routine.kind.capitalize()} {routine.name} cannot run: {violation.message} "
+                "(checked against the account's packages policy before it is sent to workers)."
+            )
 
     def _retire(self, duck_name: str, keep: str | None) -> None:
         """Stop the workers of a replaced or dropped function (all but the ``keep`` key's)."""
@@ -138,17 +165,11 @@ class UdfService:
 
     def _measured(self) -> tuple[str, list[str]]:
         if self._isolation is None:
-            with self._lock:
-                pools = [pool for _, pool in self._pools.values()]
-            if pools:
-                self._isolation = (pools[0].isolation, pools[0].layers)
-            else:
-                runtimes = packages_of(self.engine).runtimes()
-                if not runtimes:
-                    return "unknown (no Python runtime available)", []
-                runtime = runtimes.get("3.11") or next(iter(runtimes.values()))
-                with WorkerPool(runtime.executable, None, timeout=30.0) as probe:
-                    self._isolation = (probe.isolation, probe.layers)
+            runtimes = packages_of(self.engine).runtimes()
+            if not runtimes:
+                return "unknown (no Python runtime available)", []
+            version = "3.11" if "3.11" in runtimes else next(iter(runtimes))
+            self._isolation = self.engine.backend.isolation(version, runtimes[version].executable)
         return self._isolation
 
     # -- names ---------------------------------------------------------------------------
@@ -304,12 +325,11 @@ def _scalar(service: UdfService, routine: Routine, arity: int) -> Any:
             if checked:
                 service.check_policy(routine)
             nrows = len(arrays[0])
-            columns: list[Any]
             if aggregate:  # each argument is a list of a group's values (see engine/calls)
                 columns = [_lists(a, t) for a, t in zip(arrays[:nargs], arg_types, strict=True)]
-            else:
-                columns = arrow_to_python_columns(arrays[:nargs], arg_types)
-            result = python_to_arrow(pool.call(spec, columns, nrows), returns)
+                result = python_to_arrow(pool.call(spec, columns, nrows), returns)
+            else:  # converted where the code runs (a Ray node converts its own batches)
+                result = pool.call_arrow(spec, arrays[:nargs], nrows, returns)
             if not_null and result.null_count:
                 raise InvalidValue(
                     f"Function {routine.name} is declared RETURNS ... NOT NULL but returned NULL."

@@ -22,7 +22,7 @@ import pyarrow as pa
 from hoarfrost.catalog.routines import Routine
 from hoarfrost.sql.calls import TableSite
 from hoarfrost.sql.translate import translate
-from hoarfrost.workers import WorkerPool, arrow_to_python_columns, python_to_arrow_table
+from hoarfrost.workers import Runner, arrow_to_python_columns, python_to_arrow_table
 from hoarfrost.workers.types import Column
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ def _quote(name: str) -> str:
 
 
 def evaluate(
-    session: Context, pool: WorkerPool, routine: Routine, site: TableSite, args: list[str]
+    session: Context, pool: Runner, routine: Routine, site: TableSite, args: list[str]
 ) -> tuple[str, list[str]]:
     """(replacement text for the site, temporary tables to drop after the statement)."""
     columns = routine.returns_table
@@ -78,7 +78,7 @@ def _arguments(session: Context, routine: Routine, args: list[str], source: str)
 
 
 def _lateral(
-    session: Context, pool: WorkerPool, routine: Routine, site: TableSite, args: list[str]
+    session: Context, pool: Runner, routine: Routine, site: TableSite, args: list[str]
 ) -> tuple[str, list[str]]:
     assert site.lateral_left is not None and routine.returns_table is not None
     left = _query(session, f"SELECT * FROM {site.lateral_left}")

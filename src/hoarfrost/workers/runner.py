@@ -16,6 +16,8 @@ import threading
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
+import pyarrow as pa
+
 from hoarfrost.errors import WorkerError
 from hoarfrost.workers import bootstrap
 from hoarfrost.workers.spec import (
@@ -27,7 +29,7 @@ from hoarfrost.workers.spec import (
     UdtfRows,
     error_from_reply,
 )
-from hoarfrost.workers.types import Column
+from hoarfrost.workers.types import Column, SqlType, arrow_to_python_columns, python_to_arrow
 
 __all__ = ["FakeRunner", "Runner"]
 
@@ -39,6 +41,7 @@ class Runner:
     """Runs functions. Thread-safe: the engine calls it from several DuckDB threads."""
 
     memory_limit: int = 0
+    size: int = 1  # calls it can run at once (the batched evaluation keeps this many in flight)
 
     @property
     def isolation(self) -> str:
@@ -66,6 +69,31 @@ class Runner:
         self.close()
 
     # -- public API --------------------------------------------------------------------------
+
+    def request(
+        self,
+        spec: FunctionSpec,
+        tag: str,
+        payload: dict[str, Any],
+        on_sql: OnSql | None = None,
+        on_http: OnHttp | None = None,
+    ) -> Reply:
+        """One raw request and its final reply, uninterpreted: what a runner that forwards to
+        another runner (a Ray actor's pool on a node) relays."""
+        return self._request(spec, tag, payload, on_sql, on_http)
+
+    def call_arrow(
+        self,
+        spec: FunctionSpec,
+        arrays: Sequence[pa.Array | pa.ChunkedArray],
+        nrows: int,
+        returns: SqlType,
+    ) -> pa.Array:
+        """:meth:`call` on Arrow arrays, returning an Arrow array of ``returns``. Here the
+        conversions happen in this process; a runner that ships batches elsewhere overrides it
+        so that they happen where the code runs."""
+        columns = arrow_to_python_columns(list(arrays), spec.arg_types)
+        return python_to_arrow(self.call(spec, columns, nrows), returns)
 
     def load(self, spec: FunctionSpec) -> LoadInfo:
         """Load ``spec`` (at CREATE: checks the code runs and the handler exists)."""
