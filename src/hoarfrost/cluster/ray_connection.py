@@ -67,6 +67,7 @@ def connect(address: str | None, node_address: str | None) -> None:
         )
     import ray
 
+    _check_reachable(address)
     with _lock:
         if _users and _address == address:
             _users += 1
@@ -76,7 +77,6 @@ def connect(address: str | None, node_address: str | None) -> None:
                 f"This process is already connected to the Ray cluster at {_address or '?'}; "
                 f"it cannot also use {address} (one Ray cluster per process)."
             )
-        _check_reachable(address)
         options: dict[str, Any] = {}
         if node_address:
             options["_node_ip_address"] = node_address

@@ -297,12 +297,22 @@ def _parameter_rows(session: Context, scope: str) -> list[tuple[str, str, str, s
     settings = session.engine.settings
     return [
         (
+            "PYTHON_UDF_BACKEND",
+            session.engine.backend.description(),
+            "local",
+            "SYSTEM",
+            "Where Python functions and procedures run: this machine's worker processes, or "
+            "actors on a Ray cluster (settings HOARFROST_WORKER_BACKEND, HOARFROST_RAY_*; "
+            "read only).",
+            "STRING",
+        ),
+        (
             "PYTHON_UDF_ISOLATION",
             service.isolation(),
             "",
             "SYSTEM",
             "Isolation of the worker processes that run Python functions and procedures, as "
-            "the workers report it (read only).",
+            "the workers report it (on a Ray cluster: measured on each node; read only).",
             "STRING",
         ),
         (
