@@ -156,6 +156,7 @@ def test_environment_built_once_per_node(
     )
     try:
         con.execute(TABLES[0])
+        before = _builds(cluster)  # CREATE already runs the code once, on a node
         body = (
             "import pandas, pinned\nfrom _snowflake import vectorized\n\n"
             "@vectorized(input=pandas.DataFrame)\ndef f(df):\n    return df[0] + len(df) * 0\n"
@@ -165,7 +166,6 @@ def test_environment_built_once_per_node(
             "my_python_repo PACKAGES = ('pandas', 'pinned==1.0') HANDLER = 'f' "
             f"AS $$\n{body}$$"
         )
-        before = _builds(cluster)
         for _ in range(2):
             assert rows(con, "SELECT SUM(pinned_plus(x)) FROM t") == [(199999 * 200000 // 2,)]
         con.execute(
@@ -201,15 +201,15 @@ def test_show_parameters_reports_the_cluster(
 def test_procedures_run_on_the_cluster_with_sql_in_the_engine(
     on_ray: hoarfrost.Connection,
 ) -> None:
-    on_ray.execute(
+    before = _actor_names()
+    on_ray.execute(  # CREATE runs the code once: on the cluster already
         f"CREATE PROCEDURE count_below(n INT) RETURNS INT {PY} HANDLER = 'run' AS $$\n"
         "def run(session, n):\n"
         "    session.sql(f'CREATE TABLE below AS SELECT x FROM t WHERE x < {n}').collect()\n"
         "    return session.sql('SELECT COUNT(*) FROM below').collect()[0][0]\n$$"
     )
-    before = _actor_names()
     assert rows(on_ray, "CALL count_below(123)") == [(123,)]
-    assert _actor_names() - before  # the call had an actor of its own
+    assert _actor_names() - before  # the procedure has actors of its own
     assert rows(on_ray, "SELECT COUNT(*) FROM below") == [(123,)]  # its SQL ran here
     failed = error_of(on_ray, "CALL count_below(5)")  # the table exists now: the SQL error
     assert "BELOW" in str(failed).upper() and "already exists" in str(failed)

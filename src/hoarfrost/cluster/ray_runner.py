@@ -83,6 +83,7 @@ class RayRunner(Runner):
         self._live: list[_Actor] = []  # every actor of the group, idle or busy
         self._running = 0  # actors alive or starting
         self._lost: set[str] = set()  # node ids this group no longer uses
+        self._placing: Counter[str] = Counter()  # node id -> actors starting there now
         self._serial = itertools.count(1)
         self._measured: tuple[str, list[str]] | None = None
 
@@ -293,8 +294,9 @@ class RayRunner(Runner):
         self.placement.check()  # the packages policy, before anything is sent
         tried: list[_NodeLost] = []
         while True:
-            actor = self._start(self._choose_node())
+            node = self._choose_node()
             try:
+                actor = self._start(node)
                 tag, info = self._get(actor, actor.handle.ready.remote(), _BUILD_TIMEOUT)
             except _NodeLost as lost:
                 with self._cond:
@@ -306,6 +308,9 @@ class RayRunner(Runner):
                 if len(tried) > self.retries:
                     raise self._gave_up(tried) from None
                 continue
+            finally:
+                with self._cond:
+                    self._placing[node.node_id] -= 1
             if tag != "ok":
                 import ray
 
@@ -321,15 +326,18 @@ class RayRunner(Runner):
         nodes = alive_nodes()
         with self._cond:
             usable = [n for n in nodes if n.node_id not in self._lost]
-            load = Counter(a.node.node_id for a in self._live)
-        if not usable:
+            # Actors still starting count: several batches start actors at the same moment.
+            load = Counter(a.node.node_id for a in self._live) + self._placing
+            if usable:
+                chosen = min(usable, key=lambda n: load[n.node_id])
+                self._placing[chosen.node_id] += 1
+                return chosen
             shown = ", ".join(n.address for n in nodes) or "none"
             raise WorkerError(
                 f"No Ray node is left to run function {self.placement.name}: the nodes that "
                 f"failed during this engine's life are not used again (alive: {shown}). "
                 "Replace the function (CREATE OR REPLACE) or reopen the engine to try them again."
             )
-        return min(usable, key=lambda n: load[n.node_id])
 
     def _start(self, node: NodeInfo) -> _Actor:
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
