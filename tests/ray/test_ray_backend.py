@@ -18,6 +18,7 @@ import pytest
 
 import hoarfrost
 import ray
+from hoarfrost.errors import ConfigurationError
 from tests.functions.conftest import PASSWORD, close_account, error_of, open_account, rows
 from tests.support.pypiserver import PypiServer
 from tests.support.ray_cluster import RayCluster
@@ -234,8 +235,8 @@ def test_drop_and_close_release_the_actors(
     assert not (mine & _actor_names())
 
     other = open_account(repo_server, shared_cache, **_ray_settings(cluster))
-    other.execute(FUNCTIONS[0])
     before = _actor_names()
+    other.execute(FUNCTIONS[0])
     other.execute("SELECT twice(x) FROM (SELECT 1 AS x)")
     theirs = _actor_names() - before
     assert theirs
@@ -272,10 +273,10 @@ def test_no_node_process_sees_the_repository_password(
 
 
 def test_unreachable_cluster_is_a_configuration_error(cluster: RayCluster) -> None:
-    with pytest.raises(hoarfrost.ConfigurationError) as info:
+    with pytest.raises(ConfigurationError) as info:
         hoarfrost.connect(":memory:", worker_backend="ray", ray_address="127.0.0.2:9")
     assert "127.0.0.2:9" in str(info.value) and "251005" in str(info.value)
-    with pytest.raises(hoarfrost.ConfigurationError, match="HOARFROST_RAY_ADDRESS"):
+    with pytest.raises(ConfigurationError, match="HOARFROST_RAY_ADDRESS"):
         hoarfrost.connect(":memory:", worker_backend="ray")
 
 
