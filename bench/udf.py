@@ -33,6 +33,12 @@ function registered through DuckDB's Python UDF API. Measured side by side in on
               function, answer) with the kernel sandbox vs without it (``sandbox=False``: the
               worker still has Landlock and its memory limit); medians, target <= +30 ms.
 
+With ``--backend ray`` the bench measures instead the same two queries on the local pool and on
+a real Ray cluster started here on loopback (tests/support/ray_cluster.py: nodes of one CPU,
+one actor per node), with one node and then two, and prints the throughputs, their ratios to
+the local pool and the per-batch costs the README's sizing note is made from. On a 2-core
+machine two nodes add no CPU: that line shows the overhead of the cluster, not its scaling.
+
 The vectorized function needs pandas in its environment: like ``tests/functions``, the bench
 downloads the pandas/numpy wheels from PyPI once into ``~/.cache/hoarfrost-test-wheels``, serves
 them with a local pypiserver (password protected, started and stopped here) and lets the engine
@@ -285,7 +291,21 @@ def main() -> None:
         "--snowpark", action="store_true", help="also run bench/snowpark.py and print its lines"
     )
     ap.add_argument("--cache", type=Path, default=ROOT / "bench" / ".cache" / "udf")
+    ap.add_argument(
+        "--backend",
+        choices=["local", "ray"],
+        default="local",
+        help="ray: local pool vs a Ray cluster of 1 and 2 nodes started here (see above)",
+    )
     args = ap.parse_args()
+    if args.backend == "ray":
+        from bench.udf_ray import ray_bench
+
+        with tempfile.TemporaryDirectory(prefix="hoarfrost-bench-udf-") as tmp:
+            server = PypiServer(pandas_wheels(), Path(tmp) / "pypiserver", auth=(USER, PASSWORD))
+            with server:
+                ray_bench(server, args, prepare)
+        return
 
     wheels = pandas_wheels()
     with tempfile.TemporaryDirectory(prefix="hoarfrost-bench-udf-") as tmp:

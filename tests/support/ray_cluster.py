@@ -83,10 +83,16 @@ class RayCluster:
             "RAY_USAGE_STATS_ENABLED": "0",
         }
 
-    def start(self) -> RayCluster:
-        for i, node in enumerate(self.nodes):
+    def start(self, count: int | None = None) -> RayCluster:
+        """Start the first ``count`` nodes (default: all); :meth:`add` starts the next one."""
+        for i, node in enumerate(self.nodes[: len(self.nodes) if count is None else count]):
             self._start(node, head=i == 0)
         return self
+
+    def add(self) -> RayNode:
+        node = next(n for n in self.nodes if n.process is None and not n.pids)
+        self._start(node, head=node is self.nodes[0])
+        return node
 
     def _start(self, node: RayNode, *, head: bool) -> None:
         node.temp_dir.mkdir(parents=True, exist_ok=True)
