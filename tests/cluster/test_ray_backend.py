@@ -15,9 +15,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import ray
 
 import hoarfrost
-import ray
 from hoarfrost.errors import ConfigurationError
 from tests.functions.conftest import PASSWORD, close_account, error_of, open_account, rows
 from tests.support.pypiserver import PypiServer
