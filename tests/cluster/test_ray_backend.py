@@ -44,6 +44,13 @@ FUNCTIONS = [
     f"CREATE FUNCTION splitter(s STRING) RETURNS TABLE (part STRING, pos INT) {PY} "
     "HANDLER = 'S' AS $$\nclass S:\n    def process(self, s):\n"
     "        for i, p in enumerate(s.split(',')):\n            yield (p, i)\n$$",
+    f"CREATE FUNCTION seven() RETURNS INT {PY} HANDLER = 'f' AS $$\ndef f():\n    return 7\n$$",
+    f"CREATE AGGREGATE FUNCTION py_sum(x INT) RETURNS INT {PY} HANDLER = 'S' AS $$\n"
+    "class S:\n    def __init__(self):\n        self.s = 0\n"
+    "    @property\n    def aggregate_state(self):\n        return self.s\n"
+    "    def accumulate(self, x):\n        self.s += x or 0\n"
+    "    def merge(self, other):\n        self.s += other\n"
+    "    def finish(self):\n        return self.s\n$$",
     f"CREATE FUNCTION oops(x INT) RETURNS INT {PY} HANDLER = 'f' AS $$\n"
     "def f(x):\n    if x == 4242:\n        raise ValueError('no 4242 here')\n    return x\n$$",
 ]
@@ -63,6 +70,8 @@ QUERIES = [
     "SELECT t.x % 7 AS k, MAX(r.total) FROM t, "
     "TABLE(running(t.x) OVER (PARTITION BY t.x % 7 ORDER BY t.x)) AS r GROUP BY k ORDER BY k",
     "SELECT * FROM TABLE(splitter('a,b,c'))",
+    "SELECT SUM(seven() + x) FROM t",
+    "SELECT s, py_sum(x) FROM t GROUP BY s ORDER BY s",
     # ten million rows, 153 batches over the wire and back
     "SELECT SUM(twice(x)), MIN(twice(x)), MAX(twice(x)), COUNT(*) FROM big",
 ]

@@ -43,6 +43,8 @@ __all__ = ["RayRunner"]
 Reply = tuple[str, Any]
 # Seconds over the worker timeout that a batch may take to travel to a node and back.
 _MARGIN = 30.0
+# Seconds an actor may take to become ready: building a large environment on a node included.
+_BUILD_TIMEOUT = 1800.0
 
 
 class _Actor:
@@ -142,14 +144,12 @@ class RayRunner(Runner):
         return [rows for part in parts for rows in part]
 
     def close(self) -> None:
-        import ray
-
         with self._cond:
             self.closed = True
             actors, self._live, self._idle = self._live, [], []
             self._cond.notify_all()
         for actor in actors:
-            _kill(ray, actor)
+            _kill(actor)
 
     # -- sending -----------------------------------------------------------------------------
     def _retrying(self, send: Callable[[Any], Any]) -> Reply:
@@ -269,19 +269,15 @@ class RayRunner(Runner):
                 self._forget(actor)
             self._cond.notify()
         if not keep:
-            import ray
-
-            _kill(ray, actor)
+            _kill(actor)
 
     def _lose(self, actor: _Actor) -> None:
         """The actor failed: kill it and use its node no more in this group."""
-        import ray
-
         with self._cond:
             self._lost.add(actor.node.node_id)
             self._forget(actor)
             self._cond.notify()
-        _kill(ray, actor)
+        _kill(actor)
 
     def _forget(self, actor: _Actor) -> None:
         if actor in self._live:
@@ -299,28 +295,40 @@ class RayRunner(Runner):
                 actor = self._start(node)
                 tag, info = self._get(actor, actor.handle.ready.remote(), _BUILD_TIMEOUT)
             except _NodeLost as lost:
-                with self._cond:
-                    self._lost.add(actor.node.node_id)
-                import ray
-
-                _kill(ray, actor)
+                self._placed(node, lost=True)
+                _kill(lost.actor)
                 tried.append(lost)
                 if len(tried) > self.retries:
                     raise self._gave_up(tried) from None
                 continue
-            finally:
-                with self._cond:
-                    self._placing[node.node_id] -= 1
+            except BaseException:
+                self._placed(node)
+                raise
             if tag != "ok":
-                import ray
-
-                _kill(ray, actor)
+                self._placed(node)
+                _kill(actor)
                 raise _rebuilt(info, actor.node)
-            with self._cond:
-                if self._measured is None:
-                    self._measured = (str(info["isolation"]), list(info["layers"]))
-                self._live.append(actor)
+            self._placed(node, actor=actor, measured=(info["isolation"], info["layers"]))
             return actor
+
+    def _placed(
+        self,
+        node: NodeInfo,
+        *,
+        lost: bool = False,
+        actor: _Actor | None = None,
+        measured: tuple[str, list[str]] | None = None,
+    ) -> None:
+        """An actor's start on ``node`` is over: it joined the group, failed, or its node
+        was lost (in one step, so that placement never misses an actor)."""
+        with self._cond:
+            self._placing[node.node_id] -= 1
+            if lost:
+                self._lost.add(node.node_id)
+            if actor is not None:
+                self._live.append(actor)
+            if measured is not None and self._measured is None:
+                self._measured = (str(measured[0]), list(measured[1]))
 
     def _choose_node(self) -> NodeInfo:
         nodes = alive_nodes()
@@ -365,11 +373,9 @@ class RayRunner(Runner):
             return [a.name for a in self._live]
 
 
-# Seconds an actor may take to become ready: building a large environment on a node included.
-_BUILD_TIMEOUT = 1800.0
+def _kill(actor: _Actor) -> None:
+    import ray
 
-
-def _kill(ray: Any, actor: _Actor) -> None:
     try:
         ray.kill(actor.handle, no_restart=True)
     except Exception:  # already dead, or the cluster is gone: nothing left to release
