@@ -339,10 +339,21 @@ def test_a_killed_node_without_retries_fails_the_query_naming_it(
     cluster: RayCluster, repo_server: PypiServer, shared_cache: Path
 ) -> None:
     second = cluster.nodes[1]
+    killed = {n["NodeID"] for n in ray.nodes() if n["NodeManagerAddress"] == second.address}
     cluster.restart(second)
-    con = open_account(repo_server, shared_cache, **_ray_settings(cluster, ray_retries=0))
+
+    def settled() -> bool:  # the killed node marked dead, its successor registered
+        alive = [n for n in ray.nodes() if n["Alive"]]
+        addresses = sorted(n["NodeManagerAddress"] for n in alive)
+        return addresses == ["127.0.0.2", "127.0.0.3"] and not any(
+            n["NodeID"] in killed for n in alive
+        )
+
+    _wait_until(settled, 120.0)
+    assert settled()
+    settings = _ray_settings(cluster, ray_retries=0, ray_actors_per_function=2)
+    con = open_account(repo_server, shared_cache, **settings)
     try:
-        _wait_until(lambda: len([n for n in ray.nodes() if n["Alive"]]) == 2)
         con.execute("CREATE TABLE slow_in AS SELECT range AS x FROM range(3000000)")
         con.execute(SLOW)
         assert rows(con, "SELECT COUNT(slow_next(x)) FROM slow_in WHERE x < 200000") == [(200000,)]
