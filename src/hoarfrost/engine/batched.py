@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 from hoarfrost.engine.batch_views import with_views_inlined
 from hoarfrost.engine.udf import udf_service
 from hoarfrost.sql.batching import Call, Site, plan
-from hoarfrost.workers import WorkerPool, python_to_arrow
+from hoarfrost.workers import Runner, python_to_arrow
 from hoarfrost.workers.types import SqlType
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ def run_batched(
     if batch_plan is None:
         return None
     service = udf_service(session.engine)
-    functions: dict[str, tuple[Any, WorkerPool, SqlType]] = {}
+    functions: dict[str, tuple[Any, Runner, SqlType]] = {}
     for site in batch_plan.sites:
         for call in site.calls:
             found = service.batchable.get(call.duck_name)
@@ -92,7 +92,7 @@ class _Budget:
 def _evaluate(
     duck: duckdb.DuckDBPyConnection,
     site: Site,
-    functions: dict[str, tuple[Any, WorkerPool, SqlType]],
+    functions: dict[str, tuple[Any, Runner, SqlType]],
     budget: _Budget,
 ) -> pa.Table | None:
     """The table ``site``'s rewritten SELECT reads, or ``None`` to run the statement as it is."""
