@@ -1,9 +1,11 @@
 """The attack modules hold for an engine that is not root too (issue 10): when the suite runs as
 root (CI does), this runs them again as an unprivileged user.
 
-The interpreters live under /root (0700) here, so the run happens in a private mount namespace
-where /root is a world-traversable tmpfs holding only a bind mount of the pyenv tree; the
-account, caches and temporary files are the user's own.
+The interpreters live under /root (0700) here, and a clean clone may sit in a 0700 directory
+(``mktemp -d``), so the run happens in a private mount namespace where the checkout's entries
+are bind-mounted under a world-traversable directory and /root is a world-traversable tmpfs
+holding only a bind mount of the pyenv tree; the account, caches and temporary files are the
+user's own.
 """
 
 from __future__ import annotations
@@ -22,10 +24,18 @@ NOBODY = 65534
 SCRIPT = r"""
 set -e
 mount --make-rprivate /
-old="$1"; shift
+checkout="$1"; repo="$2"; old="$3"; shift 3
+# entry by entry: a bind mount of the checkout itself would keep its directory's 0700
+for entry in "$checkout"/* "$checkout"/.[!.]*; do
+  [ -e "$entry" ] || continue
+  target="$repo/$(basename "$entry")"
+  if [ -d "$entry" ]; then mkdir -p "$target"; else : > "$target"; fi
+  mount --bind "$entry" "$target"
+done
 mount --bind /root "$old"
 mount -t tmpfs -o mode=0755 tmpfs /root
 if [ -d "$old/.pyenv" ]; then mkdir /root/.pyenv && mount --bind "$old/.pyenv" /root/.pyenv; fi
+cd "$repo"
 exec "$@"
 """
 
@@ -47,15 +57,18 @@ def test_attack_modules_pass_as_an_unprivileged_user() -> None:
 
 def _run_as_nobody(base: Path) -> None:
     base.chmod(0o755)
-    home, old = base / "home", base / "oldroot"
-    home.mkdir()
-    old.mkdir()
+    home, old, repo = base / "home", base / "oldroot", base / "repo"
+    for made in (home, old, repo):
+        made.mkdir()
     os.chown(home, NOBODY, NOBODY)
+    executable = Path(sys.executable)
+    if executable.is_relative_to(ROOT):  # the checkout's venv: reach it through the bind mount
+        executable = repo / executable.relative_to(ROOT)
     env = {
-        "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+        "PATH": f"{executable.parent}:/usr/local/bin:/usr/bin:/bin",
         "HOME": str(home),
         "TMPDIR": str(home),
-        "PYTHONPATH": str(ROOT / "src"),
+        "PYTHONPATH": str(repo / "src"),
         "PYTHONDONTWRITEBYTECODE": "1",
         "HOARFROST_TEST_WHEELS": str(home / "wheels"),
     }
@@ -66,6 +79,8 @@ def _run_as_nobody(base: Path) -> None:
         "-c",
         SCRIPT,
         "sh",
+        str(ROOT),
+        str(repo),
         str(old),
         "setpriv",
         f"--reuid={NOBODY}",
@@ -76,7 +91,7 @@ def _run_as_nobody(base: Path) -> None:
         "env",
         "-i",
         *(f"{k}={v}" for k, v in env.items()),
-        sys.executable,
+        str(executable),
         "-m",
         "pytest",
         "-q",
@@ -84,12 +99,12 @@ def _run_as_nobody(base: Path) -> None:
         "no:cacheprovider",
         f"--basetemp={home / 'pytest'}",
         "-c",
-        str(ROOT / "pyproject.toml"),
+        str(repo / "pyproject.toml"),
         "--rootdir",
-        str(ROOT),
-        *(str(ROOT / m) for m in MODULES),
+        str(repo),
+        *(str(repo / m) for m in MODULES),
     ]
-    done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=1200)
+    done = subprocess.run(argv, cwd=base, capture_output=True, text=True, timeout=1200)
     tail = (done.stdout + done.stderr)[-4000:]
     assert done.returncode == 0, tail
     assert " passed" in tail and "failed" not in tail and "error" not in tail.lower(), tail
