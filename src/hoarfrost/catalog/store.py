@@ -104,6 +104,7 @@ class CatalogStore:
         # What privilege checks derived from roles and grants (the roles a role inherits, ...),
         # emptied by every change to roles, grants or ownership.
         self.access_memo: dict[tuple[str, ...], Any] = {}
+        self._columns: dict[str, list[str]] = {}  # of the catalog's own tables (append)
 
     def access_changed(self) -> None:
         self.access_memo = {}
@@ -133,7 +134,10 @@ class CatalogStore:
         if not rows:
             return
         with self._lock:
-            names = [r[0] for r in self._con.execute(f"DESCRIBE {table}").fetchall()]
+            names = self._columns.get(table)
+            if names is None:
+                names = [r[0] for r in self._con.execute(f"DESCRIBE {table}").fetchall()]
+                self._columns[table] = names
             columns = {name: [row[i] for row in rows] for i, name in enumerate(names)}
             incoming = pa.table(columns)
             self._con.register("__appended", incoming)

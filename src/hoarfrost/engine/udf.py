@@ -33,7 +33,7 @@ from hoarfrost.catalog.lookup import not_found
 from hoarfrost.catalog.policies import account_policy
 from hoarfrost.catalog.privileges import has_privilege
 from hoarfrost.catalog.routines import Routine
-from hoarfrost.catalog.store import CatalogObject
+from hoarfrost.catalog.store import CatalogObject, CatalogStore
 from hoarfrost.cluster import FunctionPlacement
 from hoarfrost.engine.resolution import packages_of
 from hoarfrost.engine.stage_imports import import_directory, zip_paths
@@ -125,16 +125,11 @@ class UdfService:
     def _check_account_policy(self, routine: Routine) -> None:
         """The account's packages policy on the whole lock (what a backend checks before it
         sends a lock and its wheels anywhere)."""
-        policy = account_policy(self.engine.catalog)
-        if policy is None or not routine.lock.packages:
-            return
-        installed = [(p.name, p.version) for p in routine.lock.packages]
-        violation = check_installed(policy, installed, temporary=routine.temporary)
-        if violation is not None:
-            raise PackageError(
-                f"{routine.kind.capitalize()} {routine.name} cannot run: {violation.message} "
-                "(checked against the account's packages policy before it is sent to workers)."
-            )
+        _check_policy(
+            routine,
+            self.engine.catalog,
+            "checked against the account's packages policy before it is sent to workers",
+        )
 
     def _retire(self, duck_name: str, keep: str | None) -> None:
         """Stop the workers of a replaced or dropped function (all but the ``keep`` key's)."""
@@ -255,15 +250,9 @@ class UdfService:
         if session is None or not routine.lock.packages:
             return
         self._check_usage(routine, session)
-        policy = account_policy(session.catalog)
-        if policy is not None:
-            installed = [(p.name, p.version) for p in routine.lock.packages]
-            violation = check_installed(policy, installed, temporary=routine.temporary)
-            if violation is not None:
-                raise PackageError(
-                    f"{routine.kind.capitalize()} {routine.name} cannot run: {violation.message} "
-                    "(checked at execution against the account's packages policy)."
-                )
+        _check_policy(
+            routine, session.catalog, "checked at execution against the account's packages policy"
+        )
         with self._lock:
             self._checked[routine.duck_name] = serial
 
@@ -362,3 +351,18 @@ def _lists(array: pa.Array | pa.ChunkedArray, arg_type: SqlType) -> list[list[An
 
 def udf_service(engine: Engine) -> UdfService:
     return engine.service("udf", UdfService)
+
+
+def _check_policy(routine: Routine, catalog: CatalogStore, checked: str) -> None:
+    """The account's packages policy on the routine's whole lock; ``checked`` says in the error
+    when and against what."""
+    policy = account_policy(catalog)
+    if policy is None or not routine.lock.packages:
+        return
+    installed = [(p.name, p.version) for p in routine.lock.packages]
+    violation = check_installed(policy, installed, temporary=routine.temporary)
+    if violation is not None:
+        raise PackageError(
+            f"{routine.kind.capitalize()} {routine.name} cannot run: {violation.message} "
+            f"({checked})."
+        )

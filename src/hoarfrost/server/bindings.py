@@ -23,7 +23,14 @@ from hoarfrost.errors import ProgrammingError
 from hoarfrost.sql.binding import literal
 from hoarfrost.sql.tokens import tokenize
 
-__all__ = ["bound_statements", "count_placeholders", "from_wire", "parameterized"]
+__all__ = [
+    "Run",
+    "bound_runs",
+    "bound_statements",
+    "count_placeholders",
+    "from_wire",
+    "parameterized",
+]
 
 _EPOCH = dt.datetime(1970, 1, 1)
 _EPOCH_DATE = dt.date(1970, 1, 1)
@@ -102,31 +109,42 @@ def bound_statements(sql: str, bindings: Mapping[str, Any] | None) -> list[str]:
     return [_substitute(sql, row) for row in _rows(bindings)]
 
 
+# A statement's text and its parameters (None: the values are in the text).
+Run = tuple[str, list[Any] | None]
+
+
+def bound_runs(sql: str, bindings: Mapping[str, Any] | None) -> list[Run]:
+    """The statement once per row of bound values, the values kept as parameters where they
+    can be (the text, and so its kept translation, is then the same for every value)."""
+    if not bindings:
+        return [(sql, None)]
+    rows = _rows(bindings)
+    kept = _kept(sql, rows)
+    if kept is not None:
+        text, values = kept
+        return [(text, row) for row in values]
+    return [(_substitute(sql, row), None) for row in rows]
+
+
 def parameterized(sql: str, bindings: Mapping[str, Any]) -> tuple[str, list[list[Any]]] | None:
     """The SQL with each placeholder written ``?`` and the values of each row in that order, so
     that the statement's text (and its kept translation) is the same whatever the values; or
     ``None`` when the values are better inlined: a value whose type only a cast keeps (REAL,
     TIMESTAMP_LTZ), or a ``%`` token the session could read as a placeholder."""
-    rows = _rows(bindings)
+    return _kept(sql, _rows(bindings))
+
+
+def _kept(sql: str, rows: list[list[Any]]) -> tuple[str, list[list[Any]]] | None:
+    if not rows:  # arrays of no rows: nothing to run (the caller says so)
+        return None
     if any(isinstance(v, _Typed) for row in rows for v in row):
         return None
     tokens = tokenize(sql)
     if any(t.token_type == TokenType.MOD for t in tokens):
         return None
-    spans = _placeholders(sql, tokens)
-    out: list[str] = []
-    order: list[int] = []
-    pos = next_qmark = 0
-    for start, end, index in spans:
-        if index == 0:
-            next_qmark += 1
-            index = next_qmark
-        _check_index(index, len(rows[0]))
-        out += [sql[pos:start], "?"]
-        order.append(index - 1)
-        pos = end + 1
-    out.append(sql[pos:])
-    return "".join(out), [[row[i] for i in order] for row in rows]
+    positions = _positions(_placeholders(sql, tokens), len(rows[0]))
+    order = [index for _, _, index in positions]
+    return _rewrite(sql, positions, lambda _: "?"), [[row[i] for i in order] for row in rows]
 
 
 def _rows(bindings: Mapping[str, Any]) -> list[list[Any]]:
@@ -206,16 +224,28 @@ def _literal(value: Any) -> str:
 
 def _substitute(sql: str, values: list[Any]) -> str:
     """Replace ``?`` placeholders in order, or ``:N`` placeholders by position."""
-    out: list[str] = []
-    pos = 0
+    positions = _positions(_placeholders(sql), len(values))
+    return _rewrite(sql, positions, lambda i: _literal(values[i]))
+
+
+def _positions(spans: list[tuple[int, int, int]], width: int) -> list[tuple[int, int, int]]:
+    """(start, end, value index from 0) of each placeholder: ``?`` count in order."""
+    out = []
     next_qmark = 0
-    for start, end, index in _placeholders(sql):
+    for start, end, index in spans:
         if index == 0:
             next_qmark += 1
             index = next_qmark
-        _check_index(index, len(values))
-        out.append(sql[pos:start])
-        out.append(_literal(values[index - 1]))
+        _check_index(index, width)
+        out.append((start, end, index - 1))
+    return out
+
+
+def _rewrite(sql: str, positions: list[tuple[int, int, int]], render: Callable[[int], str]) -> str:
+    out: list[str] = []
+    pos = 0
+    for start, end, index in positions:
+        out += [sql[pos:start], render(index)]
         pos = end + 1
     out.append(sql[pos:])
     return "".join(out)

@@ -31,7 +31,7 @@ from hoarfrost.server.arrow_encoding import (
     unscaled_int64,
     wide_decimals,
 )
-from hoarfrost.server.bindings import bound_statements, count_placeholders, parameterized
+from hoarfrost.server.bindings import Run, bound_runs, bound_statements, count_placeholders
 from hoarfrost.server.chunks import FIRST_ROWS, TOKEN_HEADER, ChunkSink, RawSpool, SpooledResult
 from hoarfrost.server.sessions import QueryRecord, ServerSession
 from hoarfrost.sql.tokens import Statement, split
@@ -124,7 +124,7 @@ def execute_request(
     if len(statements) > 1:
         script = split(bound_statements(sql, bindings)[0]) if bindings else statements
         return _multi(entry, script, query_id)
-    runs = _bound_runs(sql, bindings)
+    runs = bound_runs(sql, bindings)
     if not runs:
         raise ProgrammingError("Array bind variables have no rows.", errno=2049, sqlstate="22000")
     with entry.lock:  # a streamed result drains before the session's next statement
@@ -162,22 +162,6 @@ def _check_count(actual: int, expected: int) -> None:
             errno=8,
             sqlstate="0A000",
         )
-
-
-# A statement's text and its parameters (None: the values are in the text).
-Run = tuple[str, list[Any] | None]
-
-
-def _bound_runs(sql: str, bindings: Mapping[str, Any] | None) -> list[Run]:
-    """The statement once per row of bound values, the values kept as parameters where they
-    can be (the text, and so its kept translation, is then the same for every value)."""
-    if not bindings:
-        return [(sql, None)]
-    kept = parameterized(sql, bindings)
-    if kept is not None:
-        text, rows = kept
-        return [(text, row) for row in rows]
-    return [(text, None) for text in bound_statements(sql, bindings)]
 
 
 def _run(entry: ServerSession, runs: list[Run], query_id: str) -> list[Result]:
@@ -373,7 +357,7 @@ def _describe(
         columns = [Column(n, "FIXED", 38, 0, nullable=False) for n in _COUNT_COLUMNS[type_id]]
     elif type_id in (protocol.SHOW, protocol.DESCRIBE):
         # SHOW and DESCRIBE only read: run them for their columns.
-        (result,) = _run(entry, _bound_runs(sql, bindings)[:1], query_id)
+        (result,) = _run(entry, bound_runs(sql, bindings)[:1], query_id)
         columns = result.columns
     else:
         columns = [Column("status", "TEXT", length=encoding.TEXT_LENGTH)]

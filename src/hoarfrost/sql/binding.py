@@ -76,9 +76,10 @@ def placeholders(
     """``sql`` with every placeholder written ``?`` and the values in order, so that the text
     (and its translation) is the same whatever the values; ``None`` when a value is of a kind
     that only reads right as a literal (booleans, bytes, lists, dicts, NaN)."""
-    if _names_an_object(sql):
+    tokens = tokenize(sql)
+    if _names_an_object(tokens):
         return None
-    text, values = _substitute(sql, params, lambda _: "?")
+    text, values = _substitute(sql, params, lambda _: "?", tokens)
     for value in values:
         if value is None:
             continue
@@ -89,10 +90,9 @@ def placeholders(
     return text, values
 
 
-def _names_an_object(sql: str) -> bool:
+def _names_an_object(tokens: list[Token]) -> bool:
     """Whether a placeholder is the argument of IDENTIFIER(...): a name must be known when the
     statement is compiled, so its value goes in as a literal."""
-    tokens = tokenize(sql)
     return any(
         tokens[i - 1].token_type == TokenType.L_PAREN and tokens[i - 2].text.upper() == "IDENTIFIER"
         for i in range(2, len(tokens))
@@ -101,9 +101,12 @@ def _names_an_object(sql: str) -> bool:
 
 
 def _substitute(
-    sql: str, params: Sequence[Any] | Mapping[str, Any], render: Any
+    sql: str,
+    params: Sequence[Any] | Mapping[str, Any],
+    render: Any,
+    tokens: list[Token] | None = None,
 ) -> tuple[str, list[Any]]:
-    tokens = tokenize(sql)
+    tokens = tokenize(sql) if tokens is None else tokens
     out: list[str] = []
     values: list[Any] = []
     pos = 0

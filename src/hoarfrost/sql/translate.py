@@ -40,7 +40,7 @@ from typing import Any, Literal
 
 import sqlglot
 from sqlglot import exp
-from sqlglot.errors import ErrorLevel, ParseError, TokenError, UnsupportedError
+from sqlglot.errors import ErrorLevel, ParseError, SqlglotError, TokenError, UnsupportedError
 from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
 from hoarfrost.errors import Error, SqlSyntaxError, UnsupportedFeature
@@ -146,7 +146,7 @@ def _short(sql: str, runs: Runs) -> Translation | None:
     error, with its own positions, is the one to report)."""
     try:
         translation = _translate(sql)
-    except Exception:
+    except (Error, SqlglotError):
         return None
     restored = runs.restore(translation.statements)
     return None if restored is None else replace(translation, statements=restored)
