@@ -153,3 +153,11 @@ def test_a_long_statement_is_not_kept_as_tokens_but_gives_the_same_results() -> 
             "CREATE TABLE t AS SELECT seq4() * 2 AS x FROM TABLE(GENERATOR(ROWCOUNT => 10))"
         )
         assert con.execute(long).fetchall() == con.execute(long).fetchall() == [(10,)]
+
+
+def test_whole_and_fractional_numbers_in_one_small_result(con: hoarfrost.Connection) -> None:
+    # A small result's rows come straight from DuckDB; only NUMBER(p, 0) columns become int.
+    cur = con.cursor()
+    row = cur.execute("SELECT 12.34::NUMBER(10,2) n, 123::NUMBER(18,0) m, 1.5::FLOAT f").fetchone()
+    assert row == (decimal.Decimal("12.34"), 123, 1.5)
+    assert isinstance(row[0], decimal.Decimal) and isinstance(row[1], int)

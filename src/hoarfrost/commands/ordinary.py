@@ -25,8 +25,9 @@ from hoarfrost.engine.context import (
     Handler,
     SystemFunction,
 )
-from hoarfrost.engine.plans import plan_cache
+from hoarfrost.engine.plans import PlanCache, plan_cache
 from hoarfrost.engine.result import (
+    Column,
     Result,
     RowsResult,
     StreamResult,
@@ -229,7 +230,7 @@ def _run(session: Context, translation: Translation, params: tuple[Any, ...] = (
             if batched is not None:
                 result = batched
             elif session.stream_results and not many:
-                result = _stream(duck, last, params)
+                result = _stream(duck, last, params, plan_cache(session.engine))
             else:
                 result = _query(duck, last, params)
     except BaseException:
@@ -245,7 +246,14 @@ def _run(session: Context, translation: Translation, params: tuple[Any, ...] = (
 _SMALL = 4096
 
 
-def _query(duck: duckdb.DuckDBPyConnection, sql: str, params: tuple[Any, ...]) -> Result:
+def _query(
+    duck: duckdb.DuckDBPyConnection,
+    sql: str,
+    params: tuple[Any, ...],
+    plans: PlanCache | None = None,
+) -> Result:
+    """With ``plans`` (a streaming session), a result past the small ones streams on from the
+    cursor instead of being read whole."""
     cursor = duck.execute(sql, params or None)
     description = cursor.description or []
     duck_types = [str(d[1]) for d in description]
@@ -253,12 +261,17 @@ def _query(duck: duckdb.DuckDBPyConnection, sql: str, params: tuple[Any, ...]) -
     rows: list[tuple[Any, ...]] = []
     if all(t is not None for t in types):
         rows = cursor.fetchmany(_SMALL + 1)
+        columns = [
+            column_from_duckdb(d[0], t) for d, t in zip(description, duck_types, strict=True)
+        ]
         if len(rows) <= _SMALL:
             cursor.complete()  # DuckDB holds the connection until the result is finished
-            columns = [
-                column_from_duckdb(d[0], t) for d, t in zip(description, duck_types, strict=True)
-            ]
             return RowsResult(columns, _ints(rows, duck_types, types), types)  # type: ignore[arg-type]
+        if plans is not None:
+            plans.result_size(sql, small=False)
+            return _rows_streamed(cursor, columns, rows, duck_types, types)  # type: ignore[arg-type]
+    elif plans is not None:
+        plans.result_size(sql, small=False)
     with warnings.catch_warnings():
         # DuckDB warns that Arrow from an executed statement is one more copy than from a
         # relation; a relation would run the statement a second time.
@@ -276,13 +289,20 @@ def _query(duck: duckdb.DuckDBPyConnection, sql: str, params: tuple[Any, ...]) -
 def _ints(
     rows: list[tuple[Any, ...]], duck_types: list[str], types: list[Any]
 ) -> list[tuple[Any, ...]]:
-    """NUMBER(p, 0) as int, like the connector (and like ``_integers`` for Arrow)."""
-    if not rows or not any(
+    """NUMBER(p, 0) as int, like the connector (and like ``_integers`` for Arrow); the other
+    NUMBER columns of the row keep their Decimal."""
+    whole = [
         d.startswith("DECIMAL") and pa.types.is_integer(t)
         for d, t in zip(duck_types, types, strict=True)
-    ):
+    ]
+    if not rows or not any(whole):
         return rows
-    return [tuple(int(v) if isinstance(v, Decimal) else v for v in row) for row in rows]
+    return [
+        tuple(
+            int(v) if w and isinstance(v, Decimal) else v for v, w in zip(row, whole, strict=True)
+        )
+        for row in rows
+    ]
 
 
 def _query_result_of(table: pa.Table, description: list[Any]) -> Result:
@@ -295,16 +315,52 @@ def _query_result_of(table: pa.Table, description: list[Any]) -> Result:
 _STREAM_BATCH = 65536
 
 
-def _stream(duck: duckdb.DuckDBPyConnection, sql: str, params: tuple[Any, ...]) -> Result:
-    """A relation's reader streams (an executed statement would first materialise its whole
-    result inside DuckDB)."""
+def _stream(
+    duck: duckdb.DuckDBPyConnection, sql: str, params: tuple[Any, ...], plans: PlanCache
+) -> Result:
+    """A relation's reader streams (DuckDB's Arrow of an executed statement is its whole
+    result, read first). A statement whose last result was small is executed instead and its rows
+    read through the cursor: for a few rows that costs half of what a relation does (it parses
+    and binds the text once more, to learn its columns)."""
+    if plans.small_result(sql):
+        return _query(duck, sql, params, plans)
     relation = duck.sql(sql, params=params or None)
     assert relation is not None
-    columns = [
-        column_from_duckdb(name, str(t))
-        for name, t in zip(relation.columns, relation.types, strict=True)
-    ]
-    result = StreamResult(columns, relation.to_arrow_reader(_STREAM_BATCH), RESULT_SCAN_ROWS)
+    types = [str(t) for t in relation.types]
+    columns = [column_from_duckdb(n, t) for n, t in zip(relation.columns, types, strict=True)]
+    # Only a result the cursor can give as it is (see arrow_type_of) is read that way next time.
+    readable = all(arrow_type_of(t) is not None for t in types)
+
+    def read_out(rows: int) -> None:
+        plans.result_size(sql, small=readable and rows <= _SMALL)
+
+    reader = relation.to_arrow_reader(_STREAM_BATCH)
+    result = StreamResult(columns, reader, RESULT_SCAN_ROWS, read_out)
+    result.statement_type = "SELECT"
+    return result
+
+
+def _rows_streamed(
+    cursor: duckdb.DuckDBPyConnection,
+    columns: list[Column],
+    head: list[tuple[Any, ...]],
+    duck_types: list[str],
+    types: list[pa.DataType],
+) -> Result:
+    """A result that was small last time and is not now: the rows read so far and the rest,
+    batch by batch from the cursor (never the whole of it at once)."""
+    schema = pa.schema([(c.name, t) for c, t in zip(columns, types, strict=True)])
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        rows = head
+        while rows:
+            rows = _ints(rows, duck_types, types)
+            arrays = [pa.array([r[i] for r in rows], type=t) for i, t in enumerate(types)]
+            yield pa.RecordBatch.from_arrays(arrays, schema=schema)
+            rows = cursor.fetchmany(_STREAM_BATCH)
+
+    reader = pa.RecordBatchReader.from_batches(schema, batches())
+    result = StreamResult(columns, reader, RESULT_SCAN_ROWS)
     result.statement_type = "SELECT"
     return result
 

@@ -99,6 +99,9 @@ class PlanCache:
         self._translations: _Lru[TranslationKey, Translation] = _Lru(
             size, TRANSLATIONS_BUDGET, _translation_weight
         )
+        # DuckDB text -> whether its last result was small (commands/ordinary.py reads such a
+        # result through the cursor: cheaper than a stream for a few rows).
+        self._small: _Lru[str, bool] = _Lru(size, TOKENS_BUDGET, _text_weight)
         # Counted for bench/sql.py, which shows that a repeated statement is not translated.
         self.hits = 0
         self.misses = 0
@@ -129,6 +132,12 @@ class PlanCache:
     def keep(self, key: TranslationKey, translation: Translation) -> None:
         if key[3] == self.generation:  # not translated across a change of names
             self._translations.put(key, translation)
+
+    def small_result(self, sql: str) -> bool:
+        return bool(self._small.get(sql))
+
+    def result_size(self, sql: str, *, small: bool) -> None:
+        self._small.put(sql, small)
 
     def invalidate(self) -> None:
         self.generation += 1

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -117,13 +117,20 @@ class StreamResult(Result):
     ``keep_rows`` rows read are kept (RESULT_SCAN reads them as ``table``); ``whole`` says
     whether that is all of them. The wire server reads ``batches()``, one at a time."""
 
-    def __init__(self, columns: list[Column], reader: pa.RecordBatchReader, keep_rows: int):
+    def __init__(
+        self,
+        columns: list[Column],
+        reader: pa.RecordBatchReader,
+        keep_rows: int,
+        read_out: Callable[[int], None] | None = None,
+    ):
         super().__init__(columns, None, rowcount=0)  # type: ignore[arg-type]
         self.reader = reader
         self.schema = reader.schema
         self._keep_rows = keep_rows
         self._kept: list[pa.RecordBatch] | None = []
         self._done = False
+        self._read_out = read_out  # called with the row count once every batch was read
 
     def batches(self) -> Iterator[pa.RecordBatch]:
         if self._done:
@@ -137,6 +144,8 @@ class StreamResult(Result):
                     else:
                         self._kept = None
                 yield batch
+            if self._read_out is not None:
+                self._read_out(self.rowcount)
         finally:
             # DuckDB counts a read-out stream as open until it is closed: close it so the
             # session's connection takes other work (register, the next statement).

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 import traceback
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -54,6 +55,7 @@ from hoarfrost.server.files import (
     transfer_data,
     uses_token,
 )
+from hoarfrost.server.inline import InlineStatements
 from hoarfrost.server.queries import new_record, record_query, run_record
 from hoarfrost.server.sessions import QueryRecord, ServerSession, SessionRegistry, TokenState
 from hoarfrost.version import __version__
@@ -91,6 +93,8 @@ class ServerState:
     grants: FileGrants = field(default_factory=FileGrants)
     # spools of large results (server/chunks.py), removed when the app stops
     chunks: ChunkStore = field(default_factory=ChunkStore)
+    # statements quick enough to run on the event loop (server/inline.py)
+    inline: InlineStatements = field(default_factory=InlineStatements)
 
 
 # -- request helpers ----------------------------------------------------------------------
@@ -337,7 +341,15 @@ async def query_request(request: Request) -> Response:
             daemon=True,
         ).start()
         return _running(record)
-    record = await run_in_threadpool(record_query, entry, body, sink)
+    text, started = body.get("sqlText"), time.perf_counter()
+    if state.inline.inline(text) and entry.lock.acquire(blocking=False):
+        try:  # quick last time: on the loop (server/inline.py), unless the session is busy
+            record = record_query(entry, body, sink)
+        finally:
+            entry.lock.release()
+    else:
+        record = await run_in_threadpool(record_query, entry, body, sink)
+    state.inline.observe(text, time.perf_counter() - started)
     assert record.payload is not None
     return JSONResponse(record.payload)
 

@@ -11,6 +11,7 @@ transaction); the token is withdrawn when the call returns (:meth:`WireBridge.en
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import secrets
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -52,7 +53,14 @@ class WireBridge:
     def handle(self, request: dict[str, Any]) -> dict[str, Any]:
         """Serve one request of the connector: its path and query go to this app whatever
         host the connector named (result chunks carry the server's address)."""
-        return asyncio.run(self._send(request))
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(self._send(request))
+        # A call run on the server's event loop (server/inline.py): the request is served on a
+        # loop of its own, in a thread of its own, while this one waits.
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            return pool.submit(asyncio.run, self._send(request)).result()
 
     async def _send(self, request: dict[str, Any]) -> dict[str, Any]:
         url = urlsplit(str(request["url"]))
