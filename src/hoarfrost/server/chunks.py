@@ -15,9 +15,10 @@ The sizes in the list are those of the raw batches: a chunk's exact sizes are kn
 it is made, and both connector lines only report these two numbers (``ResultBatch``'s
 ``compressed_size`` / ``uncompressed_size``), never rely on them.
 
-Spools live in a temporary directory of the server; the newest ``KEPT`` results are kept (the
-connector downloads a result's chunks right after its response), older ones are deleted, and
-the directory goes when the server stops.
+Spools live in a temporary directory of the server. A result stays downloadable for
+``KEEP_SECONDS`` after it was made (the connector downloads its chunks right after the response,
+but a client may be slow or paused), unless the spools together pass ``SPOOL_BUDGET`` bytes: then
+the oldest results go first, down to the newest one. The directory goes when the server stops.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import secrets
 import shutil
 import tempfile
 import threading
+import time
 import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
@@ -49,7 +51,8 @@ __all__ = [
 
 FIRST_ROWS = 8192  # rows sent inline with the query response
 CHUNK_ROWS = 131072  # rows per downloaded chunk
-KEPT = 32
+KEEP_SECONDS = 3600.0
+SPOOL_BUDGET = 4 << 30  # bytes of raw batches on disk, all results together
 TOKEN_HEADER = "x-hoarfrost-chunk-token"
 _LEVEL = 1  # gzip level: loopback and LAN links are fast; compression must not be the bottleneck
 
@@ -106,6 +109,11 @@ class RawSpool:
         os.write(self._fd, data)  # a regular file: written whole
         self.segments.append(_Segment(self._size, data.size, batch.num_rows, len(self.schemas) - 1))
         self._size += data.size
+
+    @property
+    def size(self) -> int:
+        """Bytes of the batches written so far."""
+        return self._size
 
     def read(self, index: int) -> pa.RecordBatch:
         segment = self.segments[index]
@@ -172,7 +180,7 @@ class SpooledResult:
                 return None
         try:
             return gzip_member(self.convert(list(self.batches(index))))
-        except OSError:  # deleted while being read (the store keeps the newest KEPT)
+        except OSError:  # deleted while being read (an old result, or over the budget)
             return None
 
     def allows(self, token: str | None) -> bool:
@@ -185,30 +193,51 @@ class SpooledResult:
 
 
 class ChunkStore:
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        keep_seconds: float = KEEP_SECONDS,
+        budget: int = SPOOL_BUDGET,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.directory = Path(tempfile.mkdtemp(prefix="hoarfrost-chunks-"))
         os.chmod(self.directory, 0o700)
-        self._results: OrderedDict[str, SpooledResult] = OrderedDict()
+        self._keep_seconds = keep_seconds
+        self._budget = budget
+        self._clock = clock
+        # oldest first: query id -> (when it was kept, the result)
+        self._results: OrderedDict[str, tuple[float, SpooledResult]] = OrderedDict()
+        self._bytes = 0
         self._lock = threading.Lock()
 
     def spool(self) -> RawSpool:
         return RawSpool(self.directory)
 
     def keep(self, query_id: str, result: SpooledResult) -> None:
+        now = self._clock()
+        gone: list[SpooledResult] = []
         with self._lock:
-            self._results[query_id] = result
-            while len(self._results) > KEPT:
-                _, old = self._results.popitem(last=False)
-                old.delete()
+            self._results[query_id] = (now, result)
+            self._bytes += result.spool.size
+            while len(self._results) > 1:
+                kept_at, oldest = next(iter(self._results.values()))
+                if now - kept_at < self._keep_seconds and self._bytes <= self._budget:
+                    break
+                self._results.popitem(last=False)
+                self._bytes -= oldest.spool.size
+                gone.append(oldest)
+        for old in gone:  # files closed outside the lock
+            old.delete()
 
     def get(self, query_id: str) -> SpooledResult | None:
         with self._lock:
-            return self._results.get(query_id)
+            found = self._results.get(query_id)
+        return None if found is None else found[1]
 
     def close(self) -> None:
         with self._lock:
-            results = list(self._results.values())
+            results = [result for _, result in self._results.values()]
             self._results.clear()
+            self._bytes = 0
         for result in results:
             result.delete()
         shutil.rmtree(self.directory, ignore_errors=True)
