@@ -14,9 +14,11 @@ import threading
 
 __all__ = ["INLINE_SECONDS", "InlineStatements"]
 
-# A statement that ran this fast last time runs on the event loop; other requests wait at most
-# about this long behind it.
-INLINE_SECONDS = 0.002
+# A statement that ran this fast last time runs on the event loop; other requests wait about
+# this long behind it at worst. Well above what a small statement takes (under 1 ms) because on a
+# busy or virtual machine its runs now and then take a few ms: a bound that close would send it
+# back to a thread after every such run.
+INLINE_SECONDS = 0.010
 # Texts longer than this are not remembered: they do not run this fast anyway.
 _MAX_TEXT = 4096
 _MAX_TEXTS = 4096
