@@ -6,7 +6,7 @@ fakesnow's server (``fakesnow[server]``), with DuckDB in-process as the floor.
 fakesnow's server speaks only to the connector's 4.x line (the 5.x line requires a master
 token it does not send), so the client side runs in the peer venv of bench/peers.py with that
 connector, for both servers; ``hoarfrost serve`` runs from this project's venv. Printed, medians
-of interleaved rounds: ``SELECT 1`` round trip (blocks of 100 per side, in every order in
+of interleaved rounds: ``SELECT 1`` round trip (blocks of 25 per side, in every order in
 turn; and alternating every query, for information); ``fetchall`` and ``fetch_pandas_all`` of
 ``--rows`` rows x 4 columns; a ``fetch_pandas_all`` of ``--big-rows`` rows from hoarfrost; each
 server's resident memory before and its peak (VmHWM) after. Targets: fetch_pandas_all <= 2x
@@ -111,22 +111,24 @@ def client(args: argparse.Namespace) -> None:
             cur.execute(TABLE.format(n=args.rows))
         duck.execute(TABLE.format(n=args.rows))
 
-        # Back to back, in blocks of 100 per side, in every order of the sides in turn: each
-        # side's own latency. Alternating every single query is printed too: each query then
-        # also pays for the other processes having run since its server's last one (caches, an
-        # idle virtual CPU woken), a cost of the machine that both servers share.
+        # Back to back, in blocks of 25 per side, in every order of the sides in turn: each
+        # side's own latency (short blocks, many of them: this machine's speed drifts over
+        # seconds, and every side must see the same drift). Alternating every single query is
+        # printed too: each query then also pays for the other processes having run since its
+        # server's last one (caches, an idle virtual CPU woken), a cost of the machine that both
+        # servers share.
         sides = {"hf": hcur, "fs": fcur, "duck": duck}
         for cur in sides.values():  # warm-up: kept statements, the servers' first requests
             for _ in range(100):
                 cur.execute("SELECT 1").fetchall()
         lat: dict[str, list[float]] = {k: [] for k in sides}
         orders = list(itertools.permutations(sides))  # each side after each other one
-        for r in range(args.rounds * 2):
+        for r in range(args.rounds * 16):
             order = orders[r % len(orders)]
             for side in order:
                 cur = sides[side]
                 lat[side] += [
-                    _timed(lambda c=cur: c.execute("SELECT 1").fetchall()) for _ in range(100)
+                    _timed(lambda c=cur: c.execute("SELECT 1").fetchall()) for _ in range(25)
                 ]
         alternating: dict[str, list[float]] = {k: [] for k in sides}
         for _ in range(300):
