@@ -261,3 +261,40 @@ def test_inputs_over_the_memory_setting_run_per_vector(
         assert rows(con, union.format(n=7000)) == [(2048,)]
     finally:
         close_account(con)
+
+
+# Statements writing a query's rows (dbt's table and incremental models): the query in batches.
+WRITES = [
+    "CREATE OR REPLACE TABLE w1 AS SELECT x, twice(x) AS d, label(x, s) AS l, parts(x) AS p, "
+    "inverse(x + 1) AS i FROM t WHERE x < 5000",
+    "CREATE OR REPLACE TRANSIENT TABLE w2 AS (SELECT twice(n), label(x, s) FROM t WHERE x < 300)",
+    "CREATE OR REPLACE TABLE w3 AS WITH c AS (SELECT x, s FROM t WHERE x % 7 = 0) "
+    "SELECT x, CASE WHEN x % 2 = 0 THEN label(x, s) END AS l FROM c",
+    "INSERT INTO w1 SELECT x, twice(x), label(x, s), parts(x), inverse(x + 1) FROM t "
+    "WHERE x BETWEEN 5000 AND 5999",
+    "INSERT INTO w1 (l, x) SELECT label(x, l), x FROM w1 WHERE x < 100",  # reads its target
+    "INSERT INTO w3 WITH c AS (SELECT x, s FROM u) SELECT x, label(x, s) FROM c",
+]
+
+
+def test_writes_of_a_query_give_the_same_tables_as_per_vector(
+    batched: hoarfrost.Connection, per_vector: hoarfrost.Connection
+) -> None:
+    for sql in WRITES:
+        assert rows(batched, sql) == rows(per_vector, sql), sql  # statuses and row counts
+    for table, width in (("w1", 5), ("w2", 2), ("w3", 2)):
+        assert rows(batched, f"DESCRIBE TABLE {table}") == rows(
+            per_vector, f"DESCRIBE TABLE {table}"
+        )
+        ordered = f"SELECT * FROM {table} ORDER BY {', '.join(map(str, range(1, width + 1)))}"
+        assert rows(batched, ordered) == rows(per_vector, ordered), table
+
+
+def test_writes_of_a_query_are_batched(
+    batched: hoarfrost.Connection, per_vector: hoarfrost.Connection
+) -> None:
+    for con, size in ((batched, 65536), (per_vector, 2048)):
+        con.execute("CREATE OR REPLACE TABLE lens_w AS SELECT x, batch_len(x) AS b FROM t")
+        con.execute("INSERT INTO lens_w SELECT x, 2 * batch_len(x) FROM t")
+        assert rows(con, "SELECT MAX(b) FROM lens_w") == [(2 * size,)]
+        assert rows(con, "SELECT COUNT(*), MIN(b) > 0 FROM lens_w") == [(400000, True)]

@@ -224,9 +224,19 @@ def _run(session: Context, translation: Translation, params: tuple[Any, ...] = (
             duck.execute(sql)
         last = translation.statements[-1]
         if translation.kind != "query":
-            result = _shape(duck.execute(last, params or None), translation)
+            # CREATE TABLE ... AS / INSERT ... SELECT calling UDFs: their query in batches
+            batched = None
+            if not (many or params):
+                batched = run_batched(
+                    session, last, lambda sql: _shape(duck.execute(sql), translation)
+                )
+            if batched is None:
+                batched = _shape(duck.execute(last, params or None), translation)
+            result = batched
         else:
-            batched = None if many or params else run_batched(session, last, _query_result)
+            batched = None
+            if not (many or params):
+                batched = run_batched(session, last, lambda sql: _query_result(duck.sql(sql)))
             if batched is not None:
                 result = batched
             elif session.stream_results and not many:

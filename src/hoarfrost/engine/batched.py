@@ -46,10 +46,9 @@ class _TooBig(Exception):
     pass
 
 
-def run_batched(
-    session: Context, sql: str, read: Callable[[duckdb.DuckDBPyRelation], R]
-) -> R | None:
-    """``read`` of the relation of ``sql`` with its UDF calls evaluated in batches, or ``None``
+def run_batched(session: Context, sql: str, run: Callable[[str], R]) -> R | None:
+    """``run`` of the text of ``sql`` with its UDF calls evaluated in batches (the text reads
+    them from tables registered on the session's connection while ``run`` runs), or ``None``
     to run ``sql`` as it is: not of a batchable shape, a UDF not registered here (registered on
     demand by the per-vector path: views, new sessions), an inner query DuckDB cannot bind on its
     own (it reads an outer query's column, a select alias), or inputs over the setting
@@ -76,7 +75,7 @@ def run_batched(
                 return None
             duck.register(site.stream, table)
             registered.append(site.stream)
-        return read(duck.sql(batch_plan.outer))
+        return run(batch_plan.outer)
     finally:
         for name in registered:
             duck.unregister(name)

@@ -49,7 +49,7 @@ __all__ = ["UDF_PREFIX", "BatchPlan", "Call", "Site", "plan", "reads_tables"]
 # Without FROM there is no table to read in batches: skips parsing for "SELECT f(1)".
 _HAS_FROM = re.compile(r"\bFROM\b", re.IGNORECASE)
 # Where a SELECT's output names are seen (its unaliased expressions must keep them).
-_NAMED = (exp.CTE, exp.From, exp.Join, exp.SetOperation, exp.Lateral)
+_NAMED = (exp.CTE, exp.From, exp.Join, exp.SetOperation, exp.Lateral, exp.Create, exp.Insert)
 
 
 @dataclass(frozen=True)
@@ -116,14 +116,29 @@ def _parsed_plan(sql: str) -> BatchPlan | None:
     its stream names are registered on one session's DuckDB connection at a time."""
     try:
         tree = sqlglot.parse_one(sql, read="duckdb")
-        if not isinstance(tree, exp.Query) or tree.sql(dialect=DUCKDB) != sql:
+        if not _writes_a_query(tree) or tree.sql(dialect=DUCKDB) != sql:
             return None
         return _plan(tree)
     except SqlglotError:
         return None
 
 
-def _plan(tree: exp.Query) -> BatchPlan | None:
+def _writes_a_query(tree: exp.Expr) -> bool:
+    """A query, or a statement writing one's rows: CREATE TABLE ... AS and INSERT ... SELECT
+    (dbt's table and incremental models), whose query runs before anything is written."""
+    if isinstance(tree, exp.Query):
+        return True
+    if isinstance(tree, exp.Create) and str(tree.args.get("kind") or "").upper() != "TABLE":
+        return False
+    if not isinstance(tree, (exp.Create, exp.Insert)):
+        return False
+    body = tree.expression
+    while isinstance(body, exp.Subquery):
+        body = body.this
+    return isinstance(body, exp.Query)
+
+
+def _plan(tree: exp.Expr) -> BatchPlan | None:
     if any(w.args.get("recursive") for w in tree.find_all(exp.With)):
         return None
     token = secrets.token_hex(4)

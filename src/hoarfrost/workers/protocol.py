@@ -91,6 +91,9 @@ def _gil_holding_io() -> tuple[Callable[..., int], Callable[..., int]] | None:
 
 
 _LIBC_IO = _gil_holding_io()
+# Transfers larger than this release the GIL (os.write / os.readv): copying a 64k-row batch
+# through the pipe takes long enough that the other threads should run meanwhile.
+_GIL_FREE_IO = 1 << 16
 
 
 class ChannelClosed(Exception):
@@ -128,7 +131,9 @@ class Channel:
     Called for every batch of every query, from several DuckDB threads at once, so it keeps GIL
     hand-offs per batch to one: the ``poll`` that waits for the worker. Writing the request (the
     pipe nearly always has room) and reading the reply (``poll`` said it is there) hold the GIL
-    (see ``_gil_holding_io``); header and body are usually read at once into a reused buffer.
+    (see ``_gil_holding_io``), except transfers over ``_GIL_FREE_IO`` bytes (a large batch, whose
+    copy the other threads should not wait for); header and body are usually read at once into a
+    reused buffer.
     """
 
     def __init__(self, read_fd: int, write_fd: int, max_frame: int = MAX_FRAME):
@@ -185,7 +190,7 @@ class Channel:
                 return message
 
     def _write(self, data: bytes, offset: int) -> int:
-        if _LIBC_IO is None:
+        if _LIBC_IO is None or len(data) - offset > _GIL_FREE_IO:
             with memoryview(data) as view:
                 return os.write(self._wfd, view[offset:])
         address = ctypes.cast(ctypes.c_char_p(data), ctypes.c_void_p).value or 0
@@ -193,7 +198,7 @@ class Channel:
         return n if n >= 0 else _raise_errno()
 
     def _read(self, buf: bytearray, offset: int) -> int:
-        if _LIBC_IO is None:
+        if _LIBC_IO is None or len(buf) - offset > _GIL_FREE_IO:
             with memoryview(buf) as view:
                 return os.readv(self._rfd, [view[offset:]])
         address = ctypes.addressof((ctypes.c_char * len(buf)).from_buffer(buf))
