@@ -7,6 +7,8 @@ log output (stdout and stderr, captured in a file) and exercise the command line
 from __future__ import annotations
 
 import base64
+import gzip
+import json
 import os
 import socket
 import subprocess
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pyarrow as pa
 import pytest
 import snowflake.connector
@@ -123,3 +126,16 @@ def answer_rows(data: dict[str, Any]) -> list[list[Any]]:
         return [list(row.values()) for row in table.to_pylist()]
     rows: list[list[Any]] = data["rowset"]
     return rows
+
+
+def raw_login(served: ServedAccount) -> tuple[str, str]:
+    """(base URL, session token) of a login as the connectors send it, for raw HTTP requests."""
+    base = f"http://127.0.0.1:{served.port}"
+    login = httpx.post(
+        f"{base}/session/v1/login-request",
+        content=gzip.compress(
+            json.dumps({"data": {"LOGIN_NAME": USER, "PASSWORD": PASSWORD}}).encode()
+        ),
+        headers={"Content-Encoding": "gzip", "Content-Type": "application/json"},
+    ).json()
+    return base, login["data"]["token"]

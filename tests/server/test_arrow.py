@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import gzip
-import json
 import math
 from decimal import Decimal
 from typing import Any
@@ -16,7 +14,7 @@ import pyarrow as pa
 import pytest
 from snowflake.connector.errors import ProgrammingError
 
-from tests.server.conftest import PASSWORD, USER, Connect, ServedAccount
+from tests.server.conftest import Connect, ServedAccount, raw_login
 
 QUERY = """select 12.34::number(10,2) n, 42 i, 123456789012345678901234567890::number(38,0) big,
   1.5::float f, 'NaN'::float nan, 'héllo' s, true b, '2024-02-29'::date d,
@@ -24,15 +22,7 @@ QUERY = """select 12.34::number(10,2) n, 42 i, 123456789012345678901234567890::n
 
 
 def _query(served: ServedAccount, sql: str) -> dict[str, Any]:
-    base = f"http://127.0.0.1:{served.port}"
-    login = httpx.post(
-        f"{base}/session/v1/login-request",
-        content=gzip.compress(
-            json.dumps({"data": {"LOGIN_NAME": USER, "PASSWORD": PASSWORD}}).encode()
-        ),
-        headers={"Content-Encoding": "gzip", "Content-Type": "application/json"},
-    ).json()
-    token = login["data"]["token"]
+    base, token = raw_login(served)
     response = httpx.post(
         f"{base}/queries/v1/query-request",
         json={"sqlText": sql, "sequenceId": 1},

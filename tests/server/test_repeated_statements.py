@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import gzip
 import json
 from typing import Any
 
@@ -16,7 +15,7 @@ import pyarrow as pa
 import hoarfrost
 from hoarfrost.engine.context import PROCEDURE_WIRE
 from hoarfrost.server.inline import InlineStatements
-from tests.server.conftest import PASSWORD, USER, Connect, ServedAccount
+from tests.server.conftest import Connect, ServedAccount, raw_login
 
 # Every column type a result can have, those read from Python values and those that only
 # DuckDB's Arrow gives (time zones, semi-structured values).
@@ -27,18 +26,6 @@ EVERY_TYPE = """select 12.34::number(10,2) n, 42 i, 7::tinyint t, 300::smallint 
   '2024-02-29 13:14:15.123456'::timestamp_ntz ts, to_binary('DEADBEEF', 'HEX') bin,
   null::int nul, null::varchar nuls"""
 SEMI = "select parse_json('{\"a\": [1, 2]}') v, '2024-02-29 13:14:15 +02:00'::timestamp_tz tz"
-
-
-def _session(served: ServedAccount) -> tuple[str, str]:
-    base = f"http://127.0.0.1:{served.port}"
-    login = httpx.post(
-        f"{base}/session/v1/login-request",
-        content=gzip.compress(
-            json.dumps({"data": {"LOGIN_NAME": USER, "PASSWORD": PASSWORD}}).encode()
-        ),
-        headers={"Content-Encoding": "gzip", "Content-Type": "application/json"},
-    ).json()
-    return base, login["data"]["token"]
 
 
 def _arrow(session: tuple[str, str], sql: str) -> pa.Table:
@@ -54,7 +41,7 @@ def _arrow(session: tuple[str, str], sql: str) -> pa.Table:
 
 
 def test_a_repeated_query_sends_the_same_arrow(served: ServedAccount) -> None:
-    session = _session(served)
+    session = raw_login(served)
     for sql in (EVERY_TYPE, SEMI):
         first = _arrow(session, sql)  # streamed from DuckDB
         for _ in range(3):  # read through the cursor, and on the event loop

@@ -223,26 +223,24 @@ def _run(session: Context, translation: Translation, params: tuple[Any, ...] = (
         for sql in translation.statements[:-1]:
             duck.execute(sql)
         last = translation.statements[-1]
-        if translation.kind != "query":
-            # CREATE TABLE ... AS / INSERT ... SELECT calling UDFs: their query in batches
-            batched = None
-            if not (many or params):
-                batched = run_batched(
-                    session, last, lambda sql: _shape(duck.execute(sql), translation)
-                )
-            if batched is None:
-                batched = _shape(duck.execute(last, params or None), translation)
+        query = translation.kind == "query"
+        batched = None
+        if not (many or params):  # UDF calls of a query (or of CREATE TABLE AS, INSERT SELECT)
+            batched = run_batched(
+                session,
+                last,
+                (lambda sql: _query_result(duck.sql(sql)))
+                if query
+                else (lambda sql: _shape(duck.execute(sql), translation)),
+            )
+        if batched is not None:
             result = batched
+        elif not query:
+            result = _shape(duck.execute(last, params or None), translation)
+        elif session.stream_results and not many:
+            result = _stream(duck, last, params, plan_cache(session.engine))
         else:
-            batched = None
-            if not (many or params):
-                batched = run_batched(session, last, lambda sql: _query_result(duck.sql(sql)))
-            if batched is not None:
-                result = batched
-            elif session.stream_results and not many:
-                result = _stream(duck, last, params, plan_cache(session.engine))
-            else:
-                result = _query(duck, last, params)
+            result = _query(duck, last, params)
     except BaseException:
         if many:
             duck.execute("ROLLBACK")
