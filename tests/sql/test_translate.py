@@ -249,6 +249,18 @@ def test_limit_offset_top_nulls(people: duckdb.DuckDBPyConnection) -> None:
     assert (one(people, first), one(people, last)) == ("dee", "ann")
 
 
+def test_order_by_all(people: duckdb.DuckDBPyConnection) -> None:
+    # Every select item, left to right; DESC puts NULLs first, as Snowflake's DESC does.
+    by_all = "select dept, name from people order by all"
+    assert rows(people, by_all) == [("eng", "ann"), ("eng", "bob"), ("ops", "cid"), (None, "dee")]
+    down = "select dept, id from people order by all desc"
+    assert rows(people, down) == [(None, 4), ("ops", 3), ("eng", 2), ("eng", 1)]
+    # A quoted "ALL" is a column like any other.
+    run(people, 'create table words ("ALL" int, b int)')
+    run(people, "insert into words values (2, 1), (1, 2)")
+    assert rows(people, 'select b from words order by "ALL"') == [(2,), (1,)]
+
+
 # --- functions -------------------------------------------------------------------------------
 
 FUNCTIONS = [

@@ -426,6 +426,28 @@ def values_columns(tree: exp.Expr) -> exp.Expr:
     return tree
 
 
+# --- ORDER BY ALL ----------------------------------------------------------------------------
+
+
+def order_by_all(tree: exp.Expr) -> exp.Expr:
+    """``ORDER BY ALL [ASC | DESC] [NULLS ...]``: by every item of the select list, left to
+    right. ALL is reserved in Snowflake, so an unquoted ``ALL`` key is never a column; sqlglot
+    reads it as one, DuckDB has the same clause."""
+    for order in tree.find_all(exp.Order):
+        if len(order.expressions) != 1:
+            continue
+        key = order.expressions[0].this
+        if (
+            isinstance(key, exp.Column)
+            and not key.table
+            and isinstance(key.this, exp.Identifier)
+            and not key.this.quoted
+            and key.name.upper() == "ALL"
+        ):
+            key.replace(exp.var("ALL"))
+    return tree
+
+
 # --- dates -----------------------------------------------------------------------------------
 
 
@@ -583,6 +605,7 @@ TRANSFORMS: list[Transform] = [
     variant_comparisons,
     flatten,
     values_columns,
+    order_by_all,
     dateadd_keeps_dates,
     information_schema,
     current_time_functions,
