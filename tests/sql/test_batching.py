@@ -27,6 +27,19 @@ def test_aggregate_over_a_table() -> None:
     assert site.referenced == frozenset() and site.qualified == ()
 
 
+def test_an_argument_that_is_a_cast_column_may_read_the_column() -> None:
+    site, _ = _site(f'SELECT SUM(CASE WHEN "X" > 0 THEN {F} END) AS "S" FROM "T"')
+    (call,) = site.calls
+    assert site.casts == ((call.args[0], "X", "BIGINT"),)  # used when X is a BIGINT already
+    assert site.inner(["X"], frozenset(call.args)) == (
+        f'SELECT "X", (("X" > 0) IS TRUE) AS "{call.guard}" FROM "T"'
+    )
+    qualified, _ = _site(
+        'SELECT SUM("__HF_UDF_F"(CAST(("A"."X") AS BIGINT))) AS "S" FROM "T" AS "A"'
+    )
+    assert qualified.casts == ()  # only unqualified columns are projected as they are
+
+
 def test_plain_filters_run_first_and_a_udf_filter_stays_outside() -> None:
     site, outer = _site(
         f'SELECT {F} AS "B", COUNT(*) FROM "T" WHERE "X" > 3 AND {F} <> 3 GROUP BY {F}'

@@ -96,9 +96,21 @@ def _evaluate(
 ) -> pa.Table | None:
     """The table ``site``'s rewritten SELECT reads, or ``None`` to run the statement as it is."""
     try:
-        probe = duck.sql(site.probe).columns
-        columns = list({c.lower(): c for c in probe if c.lower() in site.referenced}.values())
-        relation = duck.sql(site.inner(columns))
+        probe = duck.sql(site.probe)
+        columns = list(
+            {c.lower(): c for c in probe.columns if c.lower() in site.referenced}.values()
+        )
+        # An argument that is a projected column cast to its own type reads that column.
+        kept_types = {
+            c.lower(): (c, str(t)) for c, t in zip(probe.columns, probe.types, strict=True)
+        }
+        reused = {
+            argument: kept_types[column.lower()][0]
+            for argument, column, to in site.casts
+            if column.lower() in site.referenced
+            and kept_types.get(column.lower(), ("", ""))[1] == to
+        }
+        relation = duck.sql(site.inner(columns, frozenset(reused)))
     except duckdb.Error:
         return None  # the statement as written gives DuckDB's error, or runs per vector
     calls = [(call, *functions[call.duck_name]) for call in site.calls]
@@ -107,7 +119,7 @@ def _evaluate(
     names = [*columns, *(name for name, _ in site.qualified), *(c.result for c in site.calls)]
 
     def evaluate(batch: pa.RecordBatch) -> pa.RecordBatch:
-        results = [_call(fn, call, batch, returns) for call, fn, _, returns in calls]
+        results = [_call(fn, call, batch, returns, reused) for call, fn, _, returns in calls]
         # Copied: a column of DuckDB's batch keeps the whole batch (arguments too) in memory.
         columns = [pa.concat_arrays([c]) for c in batch.columns[:kept]]
         return pa.RecordBatch.from_arrays(columns + results, names=names)
@@ -135,11 +147,14 @@ def _evaluate(
     return pa.Table.from_batches(done)
 
 
-def _call(fn: Any, call: Call, batch: pa.RecordBatch, returns: SqlType) -> pa.Array:
+def _call(
+    fn: Any, call: Call, batch: pa.RecordBatch, returns: SqlType, reused: dict[str, str]
+) -> pa.Array:
     """``call`` evaluated on ``batch``: on the rows its guard lets through only, NULL on the
-    others (which the query never reads)."""
+    others (which the query never reads). An argument in ``reused`` is read from the column it
+    names."""
     index = batch.schema.get_field_index
-    args = [batch.column(index(a)) for a in call.args]
+    args = [batch.column(index(reused.get(a, a))) for a in call.args]
     if call.guard is None:
         return fn(*args)
     mask = batch.column(index(call.guard))

@@ -75,17 +75,22 @@ class Site:
     arguments: tuple[tuple[str, str], ...]  # (column name, DuckDB expression): args and guards
     calls: tuple[Call, ...]
     stream: str
+    # (argument, column, type): arguments that are a FROM column cast to a type; when the column
+    # has that type already and is projected anyway, the argument reads it (see ``inner``).
+    casts: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def probe(self) -> str:
         """A query answering the FROM clause's column names."""
         return f"{self.prefix}SELECT * FROM {self.from_sql} LIMIT 0"
 
-    def inner(self, columns: list[str]) -> str:
+    def inner(self, columns: list[str], reused: frozenset[str] = frozenset()) -> str:
         """The inner query, projecting ``columns`` (those of the FROM clause the SELECT reads
-        unqualified), the qualified columns and the argument and guard columns, in this order."""
+        unqualified), the qualified columns and the argument and guard columns, in this order;
+        not the ``reused`` arguments (read from one of ``columns`` instead)."""
         items = [_quote(c) for c in columns]
-        items += [f"{sql} AS {_quote(name)}" for name, sql in (*self.qualified, *self.arguments)]
+        wanted = [(n, sql) for n, sql in (*self.qualified, *self.arguments) if n not in reused]
+        items += [f"{sql} AS {_quote(name)}" for name, sql in wanted]
         where = f" WHERE {self.inner_where}" if self.inner_where else ""
         return f"{self.prefix}SELECT {', '.join(items)} FROM {self.from_sql}{where}"
 
@@ -195,7 +200,7 @@ def _site(select: exp.Select, suffix: str) -> Site | None:
     inner_where = " AND ".join(f"({c.sql(dialect=DUCKDB)})" for c in early) or None
     stream = f"__hf_batched_{suffix}"
     keys = _keys(calls, guards)
-    distinct, arguments = _distinct_calls(calls, keys, suffix)
+    distinct, arguments, casts = _distinct_calls(calls, keys, suffix)
     from_sql = _from_sql(from_, joins)
     referenced, qualified = _rewrite(select, calls, keys, distinct, late, stream, suffix)
     return Site(
@@ -207,6 +212,7 @@ def _site(select: exp.Select, suffix: str) -> Site | None:
         arguments=tuple(arguments),
         calls=tuple(distinct.values()),
         stream=stream,
+        casts=tuple(casts),
     )
 
 
@@ -407,9 +413,10 @@ def _either(conditions: list[str]) -> str | None:
 
 def _distinct_calls(
     calls: list[exp.Expr], keys: list[tuple[str, str | None]], suffix: str
-) -> tuple[dict[tuple[str, str | None], Call], list[tuple[str, str]]]:
+) -> tuple[dict[tuple[str, str | None], Call], list[tuple[str, str]], list[tuple[str, str, str]]]:
     distinct: dict[tuple[str, str | None], Call] = {}
     arguments: list[tuple[str, str]] = []
+    casts: list[tuple[str, str, str]] = []
     for call, key in zip(calls, keys, strict=True):
         if key in distinct:
             continue
@@ -418,12 +425,17 @@ def _distinct_calls(
         for j, arg in enumerate(call.expressions):
             names.append(f"__hf_a{k}_{j}_{suffix}")
             arguments.append((names[-1], arg.sql(dialect=DUCKDB)))
+            # The call rewriter casts each argument to the declared type: CAST(("X") AS BIGINT)
+            cast = arg.unnest()
+            column = cast.this.unnest() if type(cast) is exp.Cast else None
+            if isinstance(column, exp.Column) and not column.table:
+                casts.append((names[-1], column.name, cast.to.sql(dialect=DUCKDB)))
         guard_name = None
         if key[1] is not None:
             guard_name = f"__hf_g{k}_{suffix}"
             arguments.append((guard_name, key[1]))
         distinct[key] = Call(call.name.upper(), tuple(names), f"__hf_r{k}_{suffix}", guard_name)
-    return distinct, arguments
+    return distinct, arguments, casts
 
 
 def _map_columns(
