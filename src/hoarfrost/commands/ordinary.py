@@ -31,6 +31,7 @@ from hoarfrost.engine.result import (
     Result,
     RowsResult,
     StreamResult,
+    arrow_columns,
     arrow_type_of,
     column_from_duckdb,
     rows_result,
@@ -362,8 +363,7 @@ def _rows_streamed(
     def batches() -> Iterator[pa.RecordBatch]:
         rows = head
         while rows:
-            rows = _ints(rows, duck_types, types)
-            arrays = [pa.array([r[i] for r in rows], type=t) for i, t in enumerate(types)]
+            arrays = arrow_columns(_ints(rows, duck_types, types), types)
             yield pa.RecordBatch.from_arrays(arrays, schema=schema)
             rows = cursor.fetchmany(_STREAM_BATCH)
 

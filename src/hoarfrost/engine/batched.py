@@ -97,18 +97,14 @@ def _evaluate(
     """The table ``site``'s rewritten SELECT reads, or ``None`` to run the statement as it is."""
     try:
         probe = duck.sql(site.probe)
-        columns = list(
-            {c.lower(): c for c in probe.columns if c.lower() in site.referenced}.values()
-        )
+        types = {c.lower(): str(t) for c, t in zip(probe.columns, probe.types, strict=True)}
+        projected = {c.lower(): c for c in probe.columns if c.lower() in site.referenced}
+        columns = list(projected.values())
         # An argument that is a projected column cast to its own type reads that column.
-        kept_types = {
-            c.lower(): (c, str(t)) for c, t in zip(probe.columns, probe.types, strict=True)
-        }
         reused = {
-            argument: kept_types[column.lower()][0]
+            argument: projected[column.lower()]
             for argument, column, to in site.casts
-            if column.lower() in site.referenced
-            and kept_types.get(column.lower(), ("", ""))[1] == to
+            if column.lower() in projected and types[column.lower()] == to
         }
         relation = duck.sql(site.inner(columns, frozenset(reused)))
     except duckdb.Error:

@@ -96,9 +96,7 @@ class RowsResult(Result):
     @property  # type: ignore[override]
     def table(self) -> pa.Table:
         if self._table is None:
-            arrays = [
-                pa.array([row[i] for row in self._rows], type=t) for i, t in enumerate(self._types)
-            ]
+            arrays = arrow_columns(self._rows, self._types)
             self._table = pa.Table.from_arrays(arrays, names=[c.name for c in self.columns])
         return self._table
 
@@ -184,6 +182,12 @@ _ARROW_TYPES = {
     "TIMESTAMP": pa.timestamp("us"),
     "BLOB": pa.binary(),
 }
+
+
+def arrow_columns(rows: list[tuple[Any, ...]], types: list[pa.DataType]) -> list[pa.Array]:
+    """The columns of DuckDB's Python ``rows`` as Arrow arrays of ``types`` (see
+    :func:`arrow_type_of`)."""
+    return [pa.array([row[i] for row in rows], type=t) for i, t in enumerate(types)]
 
 
 def arrow_type_of(duck_type: str) -> pa.DataType | None:

@@ -133,9 +133,8 @@ def _writes_a_query(tree: exp.Expr) -> bool:
     (dbt's table and incremental models), whose query runs before anything is written."""
     if isinstance(tree, exp.Query):
         return True
-    if isinstance(tree, exp.Create) and str(tree.args.get("kind") or "").upper() != "TABLE":
-        return False
-    if not isinstance(tree, (exp.Create, exp.Insert)):
+    table = isinstance(tree, exp.Create) and str(tree.args.get("kind") or "").upper() == "TABLE"
+    if not (table or isinstance(tree, exp.Insert)):
         return False
     body = tree.expression
     while isinstance(body, exp.Subquery):

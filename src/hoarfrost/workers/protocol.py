@@ -165,8 +165,10 @@ class Channel:
         have, size = 0, -1
         while True:
             self._wait(self._rpoll, deadline)
+            # The frame's size is known after its header: a large rest is read without the GIL.
+            large = size >= 0 and HEADER.size + size - have > _GIL_FREE_IO
             try:
-                n = self._read(buf, have)
+                n = self._read(buf, have, large)
             except BlockingIOError:
                 continue
             if not n:
@@ -197,8 +199,8 @@ class Channel:
         n = _LIBC_IO[0](self._wfd, address + offset, len(data) - offset)
         return n if n >= 0 else _raise_errno()
 
-    def _read(self, buf: bytearray, offset: int) -> int:
-        if _LIBC_IO is None or len(buf) - offset > _GIL_FREE_IO:
+    def _read(self, buf: bytearray, offset: int, large: bool) -> int:
+        if _LIBC_IO is None or large:
             with memoryview(buf) as view:
                 return os.readv(self._rfd, [view[offset:]])
         address = ctypes.addressof((ctypes.c_char * len(buf)).from_buffer(buf))
