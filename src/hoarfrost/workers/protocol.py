@@ -203,8 +203,9 @@ class Channel:
         if _LIBC_IO is None or large:
             with memoryview(buf) as view:
                 return os.readv(self._rfd, [view[offset:]])
+        # Holding the GIL: at most _GIL_FREE_IO bytes (a small frame whole, a large one's head).
         address = ctypes.addressof((ctypes.c_char * len(buf)).from_buffer(buf))
-        n = _LIBC_IO[1](self._rfd, address + offset, len(buf) - offset)
+        n = _LIBC_IO[1](self._rfd, address + offset, min(len(buf) - offset, _GIL_FREE_IO))
         return n if n >= 0 else _raise_errno()
 
     @staticmethod
