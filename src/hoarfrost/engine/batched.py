@@ -13,6 +13,7 @@ must not count on how often they are called; Snowflake gives no such promise eit
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -114,11 +115,17 @@ def _evaluate(
     kept = len(columns) + len(site.qualified)
     names = [*columns, *(name for name, _ in site.qualified), *(c.result for c in site.calls)]
 
+    # A column of DuckDB's batch keeps the whole batch in memory: the kept columns are copied
+    # when the batch also holds arguments, not when it holds nothing more than guards (bitmaps).
+    guards = {call.guard for call in site.calls}
+    holds_arguments = any(name not in guards for name in relation.columns[kept:])
+
     def evaluate(batch: pa.RecordBatch) -> pa.RecordBatch:
         results = [_call(fn, call, batch, returns, reused) for call, fn, _, returns in calls]
-        # Copied: a column of DuckDB's batch keeps the whole batch (arguments too) in memory.
-        columns = [pa.concat_arrays([c]) for c in batch.columns[:kept]]
-        return pa.RecordBatch.from_arrays(columns + results, names=names)
+        columns = batch.columns[:kept]
+        if holds_arguments:
+            columns = [pa.concat_arrays([c]) for c in columns]
+        return pa.RecordBatch.from_arrays([*columns, *results], names=names)
 
     reader = relation.to_arrow_reader(BATCH_ROWS)
     try:
@@ -165,10 +172,23 @@ def _call(
 def scatter(values: pa.Array, mask: pa.BooleanArray) -> pa.Array:
     """``values`` at the positions where ``mask`` is true, NULL elsewhere."""
     try:
-        return pc.replace_with_mask(pa.nulls(len(mask), values.type), mask, values)
+        return pc.replace_with_mask(_nulls(len(mask), values.type), mask, values)
     except pa.ArrowNotImplementedError:  # nested types: by index (a few times slower)
         positions = pc.subtract(pc.cumulative_sum(pc.cast(mask, pa.int64())), 1)
         return pc.take(values, pc.if_else(mask, positions, pa.scalar(None, pa.int64())))
+
+
+@functools.lru_cache(maxsize=32)
+def _null_batch(type_: pa.DataType) -> pa.Array:
+    return pa.nulls(BATCH_ROWS, type_)
+
+
+def _nulls(length: int, type_: pa.DataType) -> pa.Array:
+    """``length`` NULLs of ``type_``: a slice of one kept array for batch sizes (a fresh array
+    per batch costs as much as the scatter itself, its pages touched for the first time)."""
+    if length > BATCH_ROWS:
+        return pa.nulls(length, type_)
+    return _null_batch(type_).slice(0, length)
 
 
 def _in_parallel(

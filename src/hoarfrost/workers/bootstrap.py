@@ -42,6 +42,7 @@ from typing import Any, cast
 
 HEADER = struct.Struct(">I")
 PICKLE_PROTOCOL = 5
+KEPT_BUFFER = 1 << 20
 KINDS = ("scalar", "vectorized", "udtf", "procedure", "aggregate")
 # What a Python UDAF's handler class must define (the reference's protocol).
 AGGREGATE_MEMBERS = ("aggregate_state", "accumulate", "merge", "finish")
@@ -86,6 +87,8 @@ class Wire:
                     bigger[:have] = view[:have]
                     view.release()
                     buf, view = bigger, memoryview(bigger)
+                    if len(bigger) <= KEPT_BUFFER:  # a 64k-row batch: no allocation next time
+                        self._buf = bigger
         # The engine sends one frame and waits for the answer: nothing follows the frame.
         return pickle.loads(view[HEADER.size : HEADER.size + size])
 

@@ -114,6 +114,7 @@ class _Worker:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             pass
+        self.channel.close()
         for stream in (self.proc.stdin, self.proc.stdout):
             if stream is not None:
                 stream.close()
