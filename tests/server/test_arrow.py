@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import gzip
 import math
 from decimal import Decimal
 from typing import Any
@@ -86,8 +87,31 @@ def test_large_results_come_as_chunks_in_order(served: ServedAccount) -> None:
     refused = httpx.get(first["url"])  # without the result's token
     assert refused.status_code == 404
     got = httpx.get(first["url"], headers=data["chunkHeaders"])
-    table = pa.ipc.open_stream(got.content).read_all()  # httpx undoes the gzip encoding
+    assert "content-encoding" not in got.headers  # a client on this host: sent as it is
+    table = pa.ipc.open_stream(got.content).read_all()
     assert table.num_rows == first["rowCount"] and table.column("ID")[0].as_py() == inline
+
+
+@pytest.mark.parametrize(
+    ("accept", "gzipped"),
+    [("gzip, deflate", True), ("deflate, gzip;q=0.5", True), ("gzip;q=0", False), ("br", False)],
+)
+def test_chunks_to_a_client_on_another_host_are_gzipped_when_it_accepts_gzip(
+    served: ServedAccount, accept: str, gzipped: bool
+) -> None:
+    data = _query(served, f"select range id from range({BIG}) order by id")
+    first = data["chunks"][0]
+    # The TLS proxy in front of the server (on this host) says whom it forwards.
+    headers = {**data["chunkHeaders"], "X-Forwarded-For": "203.0.113.7", "Accept-Encoding": accept}
+    with httpx.stream("GET", first["url"], headers=headers) as response:
+        raw = b"".join(response.iter_raw())  # the bytes as sent
+        encoding = response.headers.get("content-encoding")
+    assert encoding == ("gzip" if gzipped else None)
+    stream = gzip.decompress(raw) if gzipped else raw
+    table = pa.ipc.open_stream(stream).read_all()
+    inline = pa.ipc.open_stream(base64.b64decode(data["rowsetBase64"])).read_all().num_rows
+    assert table.num_rows == first["rowCount"]
+    assert table.column("ID").to_pylist() == list(range(inline, inline + first["rowCount"]))
 
 
 def test_the_connector_downloads_every_chunk(connect: Connect) -> None:

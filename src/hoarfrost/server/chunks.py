@@ -173,13 +173,15 @@ class SpooledResult:
             batch = self.spool.read(piece.segment)
             yield batch.slice(piece.start, piece.rows)
 
-    def read(self, index: int) -> bytes | None:
-        """Chunk ``index`` as the client reads it (gzip), or ``None`` once the result is gone."""
+    def read(self, index: int, compress: bool = True) -> bytes | None:
+        """Chunk ``index`` as the client reads it (an IPC stream, gzip-compressed if
+        ``compress``), or ``None`` once the result is gone."""
         with self._lock:
             if self._closed:
                 return None
         try:
-            return gzip_member(self.convert(list(self.batches(index))))
+            data = self.convert(list(self.batches(index)))
+            return gzip_member(data) if compress else data
         except OSError:  # deleted while being read (an old result, or over the budget)
             return None
 
