@@ -165,7 +165,7 @@ def _call(
     if selected == len(mask):
         return fn(*args)
     if selected == 0:
-        return pa.nulls(len(mask), python_to_arrow([], returns).type)
+        return _nulls(len(mask), python_to_arrow([], returns).type)
     return scatter(fn(*(pc.filter(a, mask) for a in args)), mask)
 
 

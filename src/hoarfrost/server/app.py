@@ -20,7 +20,6 @@ passwords are never logged.
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import logging
 import threading
 import time
@@ -43,6 +42,7 @@ from hoarfrost.config import Settings
 from hoarfrost.engine.context import PROCEDURE_WIRE
 from hoarfrost.engine.engine import Engine, open_engine
 from hoarfrost.errors import Error
+from hoarfrost.packages.prefixes import is_loopback_host
 from hoarfrost.server import protocol
 from hoarfrost.server.auth import LoginThrottle, Users, bootstrap
 from hoarfrost.server.bodies import MAX_LOGIN_BODY, BadBody, read_json
@@ -417,19 +417,15 @@ def _gzip_worth_it(request: Request) -> bool:
     (X-Forwarded-For)."""
     if not _accepts_gzip(request.headers.get("accept-encoding", "")):
         return False
-    host = request.client.host if request.client is not None else ""
-    try:
-        return not ipaddress.ip_address(host).is_loopback
-    except ValueError:  # not an address (a test client's name, a socket path): compress
-        return True
+    return request.client is None or not is_loopback_host(request.client.host)
 
 
 def _accepts_gzip(header: str) -> bool:
     """``Accept-Encoding`` names gzip (or ``*``) without ``q=0``."""
     for item in header.lower().split(","):
-        name, _, params = item.partition(";")
-        if name.strip() in ("gzip", "x-gzip", "*"):
-            q = params.strip().removeprefix("q=").strip() if "q=" in params else "1"
+        name, *params = (part.strip() for part in item.split(";"))
+        if name in ("gzip", "x-gzip", "*"):
+            q = next((p[2:] for p in params if p.startswith("q=")), "1")
             try:
                 return float(q) > 0
             except ValueError:

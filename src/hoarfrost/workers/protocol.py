@@ -164,8 +164,7 @@ class Channel:
 
     def send(self, message: Any, deadline: float) -> None:
         body = pickle.dumps(message, protocol=PICKLE_PROTOCOL)
-        if len(body) > _DEFAULT_PIPE_SIZE and self._big_pipes is None:
-            self._enlarge_pipes()
+        self._fit_pipes(len(body))
         data = HEADER.pack(len(body)) + body
         done = 0
         while done < len(data):
@@ -197,8 +196,7 @@ class Channel:
                         f"worker announced a frame of {size} bytes, more than the limit of "
                         f"{self._max_frame} bytes"
                     )
-                if size > _DEFAULT_PIPE_SIZE and self._big_pipes is None:
-                    self._enlarge_pipes()
+                self._fit_pipes(size)
             if size >= 0 and have == len(buf) and have < HEADER.size + size:
                 buf = _grown(buf, have, HEADER.size + size)  # a big frame: a buffer of its own
             if 0 <= size <= have - HEADER.size:
@@ -217,7 +215,10 @@ class Channel:
             _BIG_PIPES.release()
         self._big_pipes = []
 
-    def _enlarge_pipes(self) -> None:
+    def _fit_pipes(self, frame: int) -> None:
+        """Enlarge both pipes, once, when a ``frame`` bigger than a default pipe moves."""
+        if frame <= _DEFAULT_PIPE_SIZE or self._big_pipes is not None:
+            return
         self._big_pipes = []
         set_size: int | None = getattr(fcntl, "F_SETPIPE_SZ", None)  # Linux only
         if set_size is None:
